@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 import pytest
 from nbdev.config import get_config
-from nbdev.test import test_nb
+from nbdev import test as nbdev_test_mod
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith('_'))
@@ -19,5 +19,5 @@ def test_notebook(nb, monkeypatch):
     cfg = get_config(path=ROOT)
     force = os.environ.get('DFCVAE_TEST_FLAGS', '').split()
     skip = [f for f in cfg.get('tst_flags', '').split() if f not in force]
-    ok, secs = test_nb(nb, skip_flags=skip, force_flags=force, basepath=ROOT)
+    ok, secs = nbdev_test_mod.test_nb(nb, skip_flags=skip, force_flags=force, basepath=ROOT)
     assert ok, f"{nb.name}: a cell failed (run `nbdev_test --path {nb.relative_to(ROOT)}` to see it)"
