@@ -5,7 +5,7 @@
 # %% ../nbs/01_data.ipynb #c002
 from __future__ import annotations
 import os, json, zlib, hashlib, warnings, time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np

@@ -4,7 +4,6 @@
 
 # %% ../nbs/02_model.ipynb #c002
 from __future__ import annotations
-import math
 from typing import NamedTuple
 import torch
 from torch import nn

@@ -4,8 +4,8 @@
 
 # %% ../nbs/04_train.ipynb #c002
 from __future__ import annotations
-import os, json, math, time, shutil, warnings, dataclasses
-from dataclasses import dataclass, field, asdict
+import os, json, math, time, warnings, dataclasses
+from dataclasses import dataclass, asdict
 from pathlib import Path
 import torch
 from torch import nn
@@ -180,7 +180,7 @@ class Trainer:
     @torch.no_grad()
     def write_grids(self, epoch: int):
         "Save a sample grid (fixed z) and, for VAEs, a reconstruction grid of held-out images."
-        model = self.step_fn.models()['model'] if hasattr(self.step_fn, 'models') else self.step_fn.model
+        model = self.step_fn.model
         was = model.training; model.eval()
         (self.out/'samples').mkdir(exist_ok=True)
         imgs = model.decode(self.z_grid.to(self.device)) if hasattr(model, 'decode') else model(self.z_grid.to(self.device))
