@@ -131,7 +131,7 @@ class FeaturePerceptualLoss(nn.Module):
     def forward(self, x: torch.Tensor, out: VAEOutput) -> dict:
         with torch.no_grad(): phi_x = self.vgg(x)                      # targets: no gradients
         phi_x_hat = self.vgg(out.x_hat)
-        terms = {l: feature_loss(phi_x[l], phi_x_hat[l]).mean() for l in self.vgg.layers}
+        terms = {l: feature_loss(phi_x[l].float(), phi_x_hat[l].float()).mean() for l in self.vgg.layers}  # fp32 even under autocast
         kl = kl_divergence(out.mu.float(), out.logvar.float())
         kl = kl.mean() if self.kl_reduction == 'mean' else kl.sum()
         l_rec = sum(terms.values())
@@ -147,7 +147,7 @@ class PixelLoss(nn.Module):
         super().__init__(); self.alpha, self.beta, self.kl_reduction = alpha, beta, kl_reduction
     def forward(self, x: torch.Tensor, out: VAEOutput) -> dict:
         # L_rec = sum_{c,h,w} (x - x_hat)^2 per image
-        l_rec = (x - out.x_hat).pow(2).flatten(1).sum(1)
+        l_rec = (x.float() - out.x_hat.float()).pow(2).flatten(1).sum(1)
         kl = kl_divergence(out.mu.float(), out.logvar.float())
         red = torch.mean if self.kl_reduction == 'mean' else torch.sum
         l_rec, kl = red(l_rec), red(kl)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_train.ipynb #c002
 from __future__ import annotations
-import os, json, math, time, warnings, dataclasses
+import os, json, math, time, warnings, dataclasses, contextlib, signal, threading
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import torch
@@ -18,8 +18,9 @@ from .model import VAE
 from .losses import VGGFeatures, FeaturePerceptualLoss, PixelLoss, LAYER_SETS
 
 # %% auto #0
-__all__ = ['PRESETS', 'TrainConfig', 'get_config', 'build_data', 'build_loss', 'VAEStep', 'NonFiniteLoss', 'Trainer',
-           'check_same_config', 'build_step', 'train', 'load_run', 'train_cli', 'main', 'read_metrics', 'plot_losses']
+__all__ = ['PRESETS', 'TrainConfig', 'get_config', 'build_data', 'build_loss', 'forward_context', 'VAEStep', 'NonFiniteLoss',
+           'Trainer', 'config_from_dict', 'check_same_config', 'build_model', 'build_step', 'train', 'load_run',
+           'train_cli', 'main', 'read_metrics', 'plot_losses']
 
 # %% ../nbs/04_train.ipynb #c005
 @dataclass
@@ -31,7 +32,7 @@ class TrainConfig:
     widths: tuple = (32, 64, 128, 256)  # encoder widths (decoder mirrors them)
     img_size: int = 64               # image side
     # loss (§3.2)
-    loss: str = 'feature'            # 'feature' (DFC-VAE) or 'pixel' (PVAE)
+    loss: str = 'feature'            # 'feature' (DFC-VAE), 'pixel' (PVAE) or 'gan' (DCGAN, see 05_baselines)
     layers: tuple = LAYER_SETS['123']  # VGG19 layers of the feature loss
     alpha: float = 1.0               # weight of the KL term
     beta: float = 0.8                # weight of the reconstruction term
@@ -55,6 +56,9 @@ class TrainConfig:
     n_synthetic: int = 4096          # images of SyntheticFaces when data is None
     # bookkeeping
     n_grid: int = 32                 # images in the per-epoch sample and reconstruction grids
+    # execution (may change when a run is resumed; they do not change what is trained)
+    precision: str = 'fp32'          # 'fp32', or 'bf16': bfloat16 autocast of the forward passes (weights, optimiser and loss sums stay fp32)
+    channels_last: bool = False      # NHWC memory layout for images and convolutions (faster with oneDNN on CPU and on GPUs)
 
     def total_steps(self, steps_per_epoch: int) -> int:
         "Optimiser steps of the whole run."
@@ -70,6 +74,8 @@ PRESETS = {
     'paper': dict(),
     'authors_code': dict(layers=LAYER_SETS['authors_code'], beta=1.0, kl_reduction='sum', adam_betas=(0.5, 0.999), bs=40, epochs=10),
     'pvae': dict(loss='pixel', beta=1.0),
+    # DCGAN (Radford et al.): widths of the discriminator (the generator mirrors them), Adam 2e-4, beta1 0.5, constant rate
+    'dcgan': dict(loss='gan', widths=(64, 128, 256, 512), lr=2e-4, adam_betas=(0.5, 0.999), lr_decay=1.0),
     'tiny': dict(z_dim=16, widths=(8, 16, 32), img_size=32, bs=16, epochs=2, n_synthetic=96, n_grid=8, layers=('relu1_2', 'relu2_1')),
 }
 
@@ -98,14 +104,19 @@ def build_loss(cfg: TrainConfig) -> nn.Module:
     return FeaturePerceptualLoss(vgg, cfg.alpha, cfg.beta, cfg.kl_reduction)
 
 # %% ../nbs/04_train.ipynb #c010
+def forward_context(cfg: TrainConfig, device):
+    "The context the forward passes of a step run in: bfloat16 autocast when `cfg.precision == 'bf16'`, else nothing."
+    if cfg.precision not in ('fp32', 'bf16'): raise ValueError(f"precision={cfg.precision!r}: use 'fp32' or 'bf16'")
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16) if cfg.precision == 'bf16' else contextlib.nullcontext()
+
 class VAEStep:
     "One optimiser step of a VAE with a loss returning named terms."
     def __init__(self, model: VAE, loss: nn.Module, cfg: TrainConfig):
-        self.model, self.loss = model, loss
+        self.model, self.loss, self.cfg = model, loss, cfg
         self.opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=tuple(cfg.adam_betas))
     def __call__(self, x: torch.Tensor) -> dict:
         self.model.train()
-        terms = self.loss(x, self.model(x))
+        with forward_context(self.cfg, x.device): terms = self.loss(x, self.model(x))
         self.opt.zero_grad(set_to_none=True)
         terms['loss'].backward()
         self.opt.step()
@@ -118,6 +129,13 @@ class VAEStep:
 # %% ../nbs/04_train.ipynb #c012
 class NonFiniteLoss(FloatingPointError):
     "A loss term became NaN or infinite."
+
+def _stop_on_signals():
+    "Make SIGTERM (and SIGINT, which shells ignore in background jobs) raise KeyboardInterrupt; returns the undo function."
+    if threading.current_thread() is not threading.main_thread(): return lambda: None
+    def handler(sig, frame): raise KeyboardInterrupt(f"signal {signal.Signals(sig).name}")
+    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    return lambda: [signal.signal(s, h) for s, h in old.items()]
 
 class Trainer:
     "The one training loop: a step, batches, a run folder, callbacks."
@@ -149,12 +167,14 @@ class Trainer:
     def fit(self):
         "Train until `total` steps; checkpoints after every epoch, at the end and on Ctrl-C."
         self._cb('before_fit')
+        stop = _stop_on_signals()
         bar = tqdm(total=self.total, initial=self.step, disable=not self.progress, desc=str(self.out.name))
         try:
             with open(self.out/'metrics.jsonl', 'a') as log:
                 while self.step < self.total:
                     epoch, start = divmod(self.step, self.spe)
                     for x, _ in self.batches.epoch(epoch, start):
+                        if self.cfg.channels_last: x = x.contiguous(memory_format=torch.channels_last)
                         lr = self.cfg.lr_at(self.step, self.spe); self.step_fn.set_lr(lr)
                         terms = self.step_fn(x)
                         vals = {k: float(v) for k, v in terms.items()}
@@ -163,7 +183,7 @@ class Trainer:
                                                     f"training stopped; the last good checkpoint is {self.out/'checkpoints'/'last.pt'}")
                         self.step += 1
                         log.write(json.dumps(dict(step=self.step, epoch=epoch, lr=lr, time=round(time.time(), 3), **vals)) + '\n')
-                        bar.update(1); bar.set_postfix({k: f'{v:.4g}' for k, v in vals.items() if k in ('loss', 'kl', 'l_rec')})
+                        bar.update(1); bar.set_postfix({k: f'{v:.4g}' for k, v in list(vals.items())[:4]})
                         self.last_terms = vals
                         self._cb('after_step')
                         if self.step >= self.total: break
@@ -174,6 +194,7 @@ class Trainer:
             self.save(); bar.close()
             print(f"interrupted at step {self.step}: checkpoint saved in {self.out/'checkpoints'/'last.pt'}; resume with --resume {self.out}")
             raise
+        finally: stop()
         bar.close(); self._cb('after_fit')
         return self
 
@@ -197,17 +218,36 @@ class Trainer:
 # %% ../nbs/04_train.ipynb #c014
 def _jsonable(cfg): return json.loads(json.dumps(asdict(cfg)))
 
+def config_from_dict(d: dict) -> TrainConfig:
+    "A `TrainConfig` from its JSON form (lists back to tuples; fields missing from older run folders take their defaults)."
+    return TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
 def check_same_config(saved: dict, cfg: TrainConfig, where: Path):
     "A clear error when a checkpoint was made with another config (epochs and max_steps may change on resume)."
     now, saved = _jsonable(cfg), json.loads(json.dumps(saved))
-    diff = {k: (saved.get(k), now[k]) for k in now if k not in ('epochs', 'max_steps') and saved.get(k) != now[k]}
+    default = _jsonable(TrainConfig())   # fields a run folder from an older version lacks had these values
+    diff = {k: (saved.get(k, default[k]), now[k]) for k in now
+            if k not in ('epochs', 'max_steps', 'precision', 'channels_last') and saved.get(k, default[k]) != now[k]}
     if diff: raise ValueError(f"{where} was made with another config; differing fields (saved, now): {diff}. "
                               f"Resume with the same settings or start a new run folder")
 
+def build_model(cfg: TrainConfig) -> nn.Module:
+    "The network a config names: a `VAE`, or for `loss='gan'` a `DCGAN` (defined in `dfcvae.baselines`)."
+    if cfg.loss == 'gan':
+        from .baselines import DCGAN   # imported here: dfcvae.baselines builds on this module
+        return DCGAN(cfg.z_dim, cfg.widths, cfg.img_size)
+    return VAE(cfg.z_dim, cfg.widths, cfg.img_size)
+
 def build_step(cfg: TrainConfig, device):
-    "The step object a config names, on `device`."
-    model = VAE(cfg.z_dim, cfg.widths, cfg.img_size).to(device)
-    return VAEStep(model, build_loss(cfg).to(device), cfg)
+    "The step object a config names, on `device`: `VAEStep`, or `GANStep` for `loss='gan'`."
+    model = build_model(cfg).to(device)
+    if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
+    if cfg.loss == 'gan':
+        from .baselines import GANStep
+        return GANStep(model, cfg)
+    loss = build_loss(cfg).to(device)
+    if cfg.channels_last: loss = loss.to(memory_format=torch.channels_last)
+    return VAEStep(model, loss, cfg)
 
 def train(cfg: TrainConfig, # what to train
           out: str | Path, # run folder (created; must be new or empty unless resuming)
@@ -235,8 +275,7 @@ def train(cfg: TrainConfig, # what to train
         step.load_state_dict(sd['state']); tr.step = sd['step']; torch.set_rng_state(sd['rng'])
         if sd.get('cuda_rng') is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(sd['cuda_rng'])
         _truncate_metrics(out/'metrics.jsonl', tr.step)
-    else:
-        with atomic_path(out/'config.json') as tmp: tmp.write_text(json.dumps(_jsonable(cfg), indent=1))
+    with atomic_path(out/'config.json') as tmp: tmp.write_text(json.dumps(_jsonable(cfg), indent=1))
     return tr.fit()
 
 def _truncate_metrics(path: Path, step: int):
@@ -252,8 +291,8 @@ def load_run(path: str | Path, # a run folder
     path = Path(path); ckpt = path/'checkpoints'/'last.pt'
     if not ckpt.exists(): raise FileNotFoundError(f"{ckpt}: not a run folder with a checkpoint")
     sd = torch.load(ckpt, map_location='cpu', weights_only=False)
-    cfg = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in sd['config'].items()})
-    model = VAE(cfg.z_dim, cfg.widths, cfg.img_size)
+    cfg = config_from_dict(sd['config'])
+    model = build_model(cfg)
     model.load_state_dict(sd['state']['model'])
     return model.to(get_device(device)).eval(), cfg
 
@@ -263,30 +302,39 @@ def train_cli(out: Param("run folder to create (or, with --resume, to continue)"
          synthetic: Param("train on SyntheticFaces (a procedural stand-in) instead of CelebA", store_true) = False,
          vgg_weights: Param("'torchvision' (torchvision's pretrained download), a state_dict file, or 'random' (tests only)", str) = None,
          vgg_convention: Param("input convention of a weights file: caffe (BGR 0-255 minus mean) or torchvision", str) = 'caffe',
-         preset: Param("configuration preset: paper, authors_code, pvae, tiny", str) = 'paper',
+         preset: Param("configuration preset: paper, authors_code, pvae (pixel-loss VAE), dcgan, tiny", str) = 'paper',
          epochs: Param("epochs over the training split (default: the preset's)", int) = None,
          max_steps: Param("stop after this many optimiser steps", int) = None,
          decay_every: Param("halve the learning rate every N steps (0: five times over the run; default: every epoch)", int) = None,
          limit_images: Param("use only the first N images of the annotation files", int) = None,
          bs: Param("batch size (default: the preset's)", int) = None,
+         widths: Param("network widths, comma-separated, e.g. 32,64,128,256 (default: the preset's)", str) = None,
          resume: Param("continue the run in this folder from its last checkpoint", str) = None,
          device: Param("cpu, cuda, cuda:1, mps (default: the best available)", str) = None,
          seed: Param("random seed", int) = 0,
+         precision: Param("fp32 or bf16 (bfloat16 autocast of the forward passes; may change on --resume)", str) = None,
+         channels_last: Param("NHWC memory layout for the convolutions (faster on CPU with oneDNN and on GPUs)", store_true) = False,
          quiet: Param("no progress bar", store_true) = False,
         ):
     "Train a DFC-VAE (or a baseline) into a run folder."
     if resume:
         saved = json.loads((Path(resume)/'config.json').read_text())
-        cfg = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
+        cfg = config_from_dict(saved)
         if epochs is not None: cfg.epochs = epochs
         if max_steps is not None: cfg.max_steps = max_steps
+        if precision is not None: cfg.precision = precision
+        if channels_last: cfg.channels_last = True
         return train(cfg, resume, resume=True, device=device, progress=not quiet)
     if out is None: raise SystemExit("dfcvae_train: --out RUN_DIR is required (or --resume RUN_DIR)")
     if bool(data) == bool(synthetic): raise SystemExit("dfcvae_train: give exactly one of --data DIR (CelebA) and --synthetic")
     if vgg_weights is None and PRESETS.get(preset, {}).get('loss', 'feature') == 'feature':
         raise SystemExit("dfcvae_train: --vgg-weights is required for the feature loss: a VGG19 state_dict file, 'torchvision', or 'random' (tests only)")
     over = dict(data=data, seed=seed, vgg_weights=vgg_weights or 'random', vgg_convention=vgg_convention)
-    for k, v in dict(epochs=epochs, max_steps=max_steps, decay_every=decay_every, limit_images=limit_images, bs=bs).items():
+    if widths is not None:
+        try: over['widths'] = tuple(int(w) for w in widths.split(','))
+        except ValueError: raise SystemExit(f"dfcvae_train: --widths {widths!r}: give comma-separated integers, e.g. 32,64,128,256")
+    for k, v in dict(epochs=epochs, max_steps=max_steps, decay_every=decay_every, limit_images=limit_images, bs=bs,
+                     precision=precision, channels_last=channels_last or None).items():
         if v is not None: over[k] = v
     try: cfg = get_config(preset, **over)
     except ValueError as e: raise SystemExit(f"dfcvae_train: {e}")
