@@ -17,8 +17,8 @@ from .core import show_images
 
 # %% auto #0
 __all__ = ['COLUMNS', 'mse', 'psnr', 'ssim', 'perceptual_distance', 'laplacian_energy', 'high_freq_share', 'frechet_distance',
-           'vgg_features', 'load_inception', 'inception_features', 'fig3', 'reconstruct', 'fig4', 'evaluate',
-           'format_table']
+           'vgg_features', 'load_inception', 'inception_features', 'fig3', 'reconstruct', 'fig4', 'ExPostGaussian',
+           'evaluate', 'format_table']
 
 # %% ../nbs/06_generation.ipynb #c005
 def mse(x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
@@ -67,7 +67,7 @@ def frechet_distance(f1: np.ndarray, # N1 x D features of one set
     if f1.ndim != 2 or f2.ndim != 2 or f1.shape[1] != f2.shape[1]: raise ValueError(f"features must be N x D with the same D; got {f1.shape} and {f2.shape}")
     if min(len(f1), len(f2)) < 2: raise ValueError("each set needs at least 2 images")
     m1, m2, s1, s2 = f1.mean(0), f2.mean(0), np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
-    covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
+    covmean = linalg.sqrtm(s1 @ s2)
     if not np.isfinite(covmean).all():          # near-singular product: regularise, as the reference FID code does
         eps = 1e-6 * np.eye(len(s1)); covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))
     return float(((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean.real))
@@ -147,6 +147,28 @@ def fig4(x: torch.Tensor, # held-out inputs in [0, 1]
     return axs
 
 # %% ../nbs/06_generation.ipynb #c015
+class ExPostGaussian(torch.nn.Module):
+    "A trained VAE whose latent prior is replaced by a Gaussian fitted to the posterior means of images `x`."
+    def __init__(self, vae, # a trained VAE (`encode`, `decode`)
+                 x: torch.Tensor, # images in [0, 1] to fit to (not the images the samples are compared with)
+                 eps: float = 1e-5, # ridge added to the covariance
+                ):
+        super().__init__()
+        self.vae, self.z_dim = vae.eval(), vae.z_dim
+        with torch.no_grad(): mu = torch.cat([vae.encode(x[i:i + 256].to(next(vae.parameters()).device))[0].float().cpu() for i in range(0, len(x), 256)])
+        if len(mu) <= self.z_dim: warnings.warn(f"fitting a {self.z_dim}-d Gaussian to only {len(mu)} images: the covariance is singular (ridge {eps})")
+        self.register_buffer('mean', mu.mean(0))
+        self.register_buffer('chol', torch.linalg.cholesky(torch.cov(mu.T) + eps * torch.eye(self.z_dim)))
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        "Images from standard-normal `z`, mapped to the fitted Gaussian."
+        return self.vae.decode(self.mean.to(z.device) + z @ self.chol.T.to(z.device))
+    @torch.no_grad()
+    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        "`n` images from the fitted Gaussian (its spread scaled by `temperature`)."
+        z = torch.randn(n, self.z_dim, generator=generator, device=generator.device if generator is not None else 'cpu')
+        return self.decode(z.to(self.mean.device) * temperature)
+
+# %% ../nbs/06_generation.ipynb #c018
 def evaluate(models: dict, # name -> trained model (VAEs get reconstruction measures, every model sample measures)
              x: torch.Tensor, # held-out real images in [0, 1]
              vgg: VGGFeatures, # the loss network (perceptual distance, FD-VGG)
@@ -157,7 +179,8 @@ def evaluate(models: dict, # name -> trained model (VAEs get reconstruction meas
     "Measures per model (and for the real images): name -> {measure: (mean, standard error) or value}."
     se = lambda v: (float(np.mean(v)), float(np.std(v, ddof=1) / np.sqrt(len(v))))
     real_fv = vgg_features(vgg, x); real_in = inception_features(inception, x) if inception is not None else None
-    rows = {'real (held out)': dict(lap=se(laplacian_energy(x)), hf=se(high_freq_share(x)))}
+    lap, hf = se(laplacian_energy(x)), se(high_freq_share(x))
+    rows = {'real (held out)': dict(lap_recon=lap, hf_recon=hf, lap=lap, hf=hf)}
     for name, m in models.items():
         r = {}
         if hasattr(m, 'encode'):
