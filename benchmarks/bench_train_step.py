@@ -20,7 +20,7 @@ precision and memory layout as the variant. Variants:
 The loss network has random weights by default (the arithmetic does not depend on them); --vgg-weights FILE uses a file.
 Numbers are medians; the machine may be shared, so run it alone and quote ratios.
 """
-import argparse, json, os, resource, statistics, subprocess, sys, time, warnings
+import argparse, contextlib, json, os, resource, statistics, subprocess, sys, time, warnings
 import torch
 
 VARIANTS = ['eager', 'cl', 'bf16', 'bf16_cl', 'compile', 'compile_bf16_cl']
@@ -48,7 +48,7 @@ def peak_gflops(device, cl, bf16, iters=10):
     x = torch.randn(64, 256, 32, 32, device=device)
     if cl: conv, x = conv.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     flops = 2 * 64 * 256 * 256 * 9 * 32 * 32
-    ctx = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else torch.no_grad()
+    ctx = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
     times = []
     with torch.no_grad(), ctx:
         for i in range(iters + 2):

@@ -7,19 +7,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .model import dcgan_init_
+from .model import dcgan_init_, map_side, VAE
 from .train import TrainConfig, read_metrics, forward_context
 
 # %% auto #0
 __all__ = ['Generator', 'Discriminator', 'DCGAN', 'GANStep', 'plot_gan_losses']
 
 # %% ../nbs/05_baselines.ipynb #c009
-def _side(widths, img_size):
-    side = img_size // 2 ** len(widths)
-    if side < 1 or side * 2 ** len(widths) != img_size:
-        raise ValueError(f"img_size={img_size} is not divisible by 2**{len(widths)} (one doubling per width)")
-    return side
-
 class Generator(nn.Module):
     "DCGAN generator: z (N x z_dim) -> images N x 3 x S x S in [-1, 1] (tanh)."
     def __init__(self, z_dim: int = 100, # latent size
@@ -27,7 +21,7 @@ class Generator(nn.Module):
                  img_size: int = 64, # image side
                 ):
         super().__init__()
-        ws, side = tuple(reversed(widths)), _side(widths, img_size)
+        ws, side = tuple(reversed(widths)), map_side(widths, img_size)
         layers = [nn.ConvTranspose2d(z_dim, ws[0], side, 1, 0, bias=False), nn.BatchNorm2d(ws[0]), nn.ReLU(True)]
         for ci, co in zip(ws, ws[1:]): layers += [nn.ConvTranspose2d(ci, co, 4, 2, 1, bias=False), nn.BatchNorm2d(co), nn.ReLU(True)]
         layers += [nn.ConvTranspose2d(ws[-1], 3, 4, 2, 1, bias=False), nn.Tanh()]
@@ -40,7 +34,7 @@ class Discriminator(nn.Module):
                  img_size: int = 64, # image side
                 ):
         super().__init__()
-        side = _side(widths, img_size)
+        side = map_side(widths, img_size)
         layers = [nn.Conv2d(3, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
         for ci, co in zip(widths, widths[1:]): layers += [nn.Conv2d(ci, co, 4, 2, 1, bias=False), nn.BatchNorm2d(co), nn.LeakyReLU(0.2, True)]
         layers += [nn.Conv2d(widths[-1], 1, side, 1, 0, bias=False)]
@@ -61,15 +55,7 @@ class DCGAN(nn.Module):
         "Images in [0, 1] from latents `z`."
         return (self.G(z) + 1) / 2
     def forward(self, z: torch.Tensor) -> torch.Tensor: return self.decode(z)
-    @torch.no_grad()
-    def sample(self, n: int, # number of images
-               temperature: float = 1.0, # z ~ N(0, temperature^2 I)
-               generator: torch.Generator | None = None, # for reproducible samples
-              ) -> torch.Tensor:
-        "Decode `n` latents drawn from the prior (scaled by `temperature`), as `VAE.sample` does."
-        dev = next(self.parameters()).device
-        z = torch.randn(n, self.z_dim, generator=generator, device=generator.device if generator is not None else 'cpu').to(dev)
-        return self.decode(z * temperature)
+    sample = VAE.sample   # decode `n` latents from N(0, temperature^2 I): the same code as the VAE's
 
 # %% ../nbs/05_baselines.ipynb #c012
 class GANStep:

@@ -13,7 +13,7 @@ import torchvision
 from scipy import linalg
 from skimage.metrics import structural_similarity
 from .losses import VGGFeatures, feature_loss, LAYER_SETS
-from .core import show_images
+from .model import VAE
 
 # %% auto #0
 __all__ = ['COLUMNS', 'mse', 'psnr', 'ssim', 'perceptual_distance', 'laplacian_energy', 'high_freq_share', 'frechet_distance',
@@ -162,11 +162,7 @@ class ExPostGaussian(torch.nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         "Images from standard-normal `z`, mapped to the fitted Gaussian."
         return self.vae.decode(self.mean.to(z.device) + z @ self.chol.T.to(z.device))
-    @torch.no_grad()
-    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
-        "`n` images from the fitted Gaussian (its spread scaled by `temperature`)."
-        z = torch.randn(n, self.z_dim, generator=generator, device=generator.device if generator is not None else 'cpu')
-        return self.decode(z.to(self.mean.device) * temperature)
+    sample = VAE.sample   # standard-normal z (scaled by `temperature`) through `decode`, i.e. from the fitted Gaussian
 
 # %% ../nbs/06_generation.ipynb #c018
 def evaluate(models: dict, # name -> trained model (VAEs get reconstruction measures, every model sample measures)

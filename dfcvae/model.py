@@ -10,7 +10,7 @@ from torch import nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['EdgePad', 'down_block', 'up_block', 'dcgan_init_', 'Encoder', 'Decoder', 'VAEOutput', 'VAE']
+__all__ = ['EdgePad', 'down_block', 'up_block', 'map_side', 'dcgan_init_', 'Encoder', 'Decoder', 'VAEOutput', 'VAE']
 
 # %% ../nbs/02_model.ipynb #c005
 class EdgePad(nn.Module):
@@ -32,6 +32,13 @@ def up_block(ci: int, co: int, last: bool = False) -> nn.Sequential:
     if not last: layers += [nn.BatchNorm2d(co), nn.LeakyReLU(0.2, inplace=True)]
     return nn.Sequential(*layers)
 
+def map_side(widths: tuple, img_size: int) -> int:
+    "Side of the smallest feature map after one halving per width; an error unless `img_size` is divisible by 2**len(widths)."
+    side = img_size // 2 ** len(widths)
+    if side < 1 or side * 2 ** len(widths) != img_size:
+        raise ValueError(f"img_size={img_size} is not divisible by 2**{len(widths)} (one halving per width)")
+    return side
+
 def dcgan_init_(m: nn.Module):
     "DCGAN initialisation: conv/linear weights N(0, 0.02), batch-norm weights N(1, 0.02), biases 0."
     if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
@@ -48,8 +55,7 @@ class Encoder(nn.Module):
                  img_size: int = 64, # image side; must be 2**len(widths) times the 4x4 ... map side
                 ):
         super().__init__()
-        side = img_size // 2 ** len(widths)
-        if side * 2 ** len(widths) != img_size: raise ValueError(f"img_size={img_size} is not divisible by 2**{len(widths)} (one halving per width)")
+        side = map_side(widths, img_size)
         self.convs = nn.Sequential(*[down_block(ci, co) for ci, co in zip((3,) + tuple(widths[:-1]), widths)])
         n = widths[-1] * side * side
         self.fc_mu, self.fc_logvar = nn.Linear(n, z_dim), nn.Linear(n, z_dim)
@@ -64,7 +70,7 @@ class Decoder(nn.Module):
                  img_size: int = 64, # image side
                 ):
         super().__init__()
-        self.side, self.c0 = img_size // 2 ** len(widths), widths[-1]
+        self.side, self.c0 = map_side(widths, img_size), widths[-1]
         self.fc = nn.Linear(z_dim, self.c0 * self.side ** 2)
         outs = tuple(reversed(widths[:-1])) + (3,)
         self.ups = nn.Sequential(*[up_block(ci, co, last=(i == len(outs) - 1)) for i, (ci, co) in enumerate(zip((self.c0,) + outs[:-1], outs))])
