@@ -27,12 +27,12 @@ VARIANTS = ['eager', 'cl', 'bf16', 'bf16_cl', 'compile', 'compile_bf16_cl']
 
 
 def build(device, variant, vgg_weights):
-    from dfcvae.train import get_config, build_step
+    from dfcvae.train import get_config, build_updater
     cl, bf16 = 'cl' in variant.split('_'), 'bf16' in variant
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         cfg = get_config('paper', vgg_weights=vgg_weights, precision='bf16' if bf16 else 'fp32', channels_last=cl)
-        step = build_step(cfg, device)
+        step = build_updater(cfg, device)   # one optimiser update per call
     if variant.startswith('compile'):   # the step object is unchanged; its model and loss become compiled modules
         step.model, step.loss = torch.compile(step.model), torch.compile(step.loss)
     return step, cl, bf16

