@@ -123,7 +123,10 @@ class FIDInception(torch.nn.Module):
         if check:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             if digest != FID_INCEPTION_SHA256: raise ValueError(f"{path}: SHA-256 {digest} is not the FID Inception's {FID_INCEPTION_SHA256}; pass check=False to use another network knowingly")
-        self.net, self.path, self.device = torch.jit.load(str(path), map_location=device).eval(), path, torch.device(device)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', FutureWarning)   # torch's notice that TorchScript is deprecated: the file is TorchScript
+            self.net = torch.jit.load(str(path), map_location=device).eval()
+        self.path, self.device = path, torch.device(device)
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor, # N x 3 x H x W images in [0, 1]

@@ -18,7 +18,7 @@ from .generation import (encode_dataset, draw_latents, decode_latents, latent_st
 
 # %% auto #0
 __all__ = ['SAMPLER_ORDER', 'quick_attribute_accuracy', 'reference_features', 'measure_point', 'curves', 'save_point',
-           'load_points', 'measure_run', 'study_table', 'plot_study']
+           'load_points', 'measure_run', 'study_table', 'plot_study', 'choose_reference']
 
 # %% ../nbs/06b_balance_study.ipynb #c005
 def quick_attribute_accuracy(mu_train: torch.Tensor, # N x z training latents
@@ -193,3 +193,14 @@ def plot_study(points: dict, # name -> summary, from `load_points`
     axs[2].set_xscale('log'); axs[2].set_xlabel('rate (nats)'); axs[2].set_ylabel('mean SVM accuracy on mu (%)')
     axs[2].set_title('quick Table 1: information in mu')
     return axs
+
+# %% ../nbs/06b_balance_study.ipynb #c017
+def choose_reference(points: dict, # name -> summary; VAE points with the feature loss
+                     svm_tol: float = 0.01, # keep points whose mean SVM accuracy is within this of the best
+                     ssim_tol: float = 0.05, # and whose reconstruction SSIM is within this of the best
+                    ) -> str:
+    "The stated criterion: among points that keep the latent's information (SVM) and Fig. 4 (SSIM), the best FID of N(0, I) samples."
+    best_svm = max(p['measures']['svm_accuracy'] for p in points.values())
+    best_ssim = max(p['measures']['ssim'] for p in points.values())
+    ok = {n: p for n, p in points.items() if p['measures']['svm_accuracy'] >= best_svm - svm_tol and p['measures']['ssim'] >= best_ssim - ssim_tol}
+    return min(ok, key=lambda n: ok[n]['measures']['fid']['prior T=1']['fid'])

@@ -52,7 +52,7 @@ class TrainConfig:
     decay_every: int | None = None   # steps between decays; None: every epoch; 0: total_steps / 5
     bs: int = 64                     # batch size
     epochs: int = 5                  # epochs over the training split
-    max_steps: int | None = None     # stop after this many optimiser steps (overrides epochs)
+    max_steps: int | None = None     # stop after this many optimiser steps (or after `epochs`, whichever comes first)
     seed: int = 0                    # seed of initialisation, data order and sampling
     # data (§4.1)
     data: str | None = None          # CelebA folder; None: SyntheticFaces
@@ -66,7 +66,6 @@ class TrainConfig:
     precision: str = 'fp32'          # 'fp32', or 'bf16': bfloat16 autocast of the forward passes (weights, optimiser and loss sums stay fp32)
     channels_last: bool = False      # NHWC memory layout for images and convolutions (faster with oneDNN on CPU and on GPUs)
     checkpoint_every: int = 100      # optimiser steps between checkpoints (also at each epoch's end, at the end and when stopped)
-    flush_denormal: bool = True      # treat denormal floats as zero on CPU (process-wide): small gradients (e.g. beta 0.025) otherwise make a step up to 8x slower
 
     def __post_init__(self):
         for k, ok in CHOICES.items():
@@ -84,10 +83,12 @@ class TrainConfig:
         every = (self.decay_every if self.decay_every is not None else steps_per_epoch) or max(1, self.total_steps(steps_per_epoch) // 5)
         return self.lr * self.lr_decay ** (step // every)
 
-EXECUTION = ('epochs', 'max_steps', 'precision', 'channels_last', 'checkpoint_every', 'flush_denormal')  # fields a resumed run may change
+EXECUTION = ('epochs', 'max_steps', 'precision', 'channels_last', 'checkpoint_every')  # fields a resumed run may change
 
 PRESETS = {
     'paper': dict(),
+    # the reference balance chosen by the study in 06b_balance_study (the authors' code's effective balance), 1,000 steps
+    'dfcvae': dict(beta=0.025, max_steps=1000, epochs=1000, decay_every=0),
     'authors_code': dict(layers=LAYER_SETS['authors_code'], beta=1.0, kl_reduction='sum', adam_betas=(0.5, 0.999), bs=40, epochs=10),
     'pvae': dict(loss='pixel', beta=1.0),
     # DCGAN (Radford et al.): widths of the discriminator (the generator mirrors them), Adam 2e-4, beta1 0.5, constant rate
@@ -421,7 +422,6 @@ def make_trainer(cfg: TrainConfig, # what to train
     elif out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty: choose a new run folder, or resume it with resume=True (--resume)")
     set_seed(cfg.seed)
-    torch.set_flush_denormal(cfg.flush_denormal)
     train_ds, held_out = build_data(cfg, 'train'), build_data(cfg, 'val')
     updater = build_updater(cfg, device)
     tr = Trainer(cfg, updater, Batches(train_ds, cfg.bs, seed=cfg.seed, device=device), out, held_out, device,
