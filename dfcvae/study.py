@@ -71,7 +71,7 @@ def measure_point(model, # a trained VAE
     x = test.take(np.arange(len(test))).float().div(255)
     x_hat = decode_latents(model, mu_te)
     # distortion: sum_l L_l on held-out images, reconstructed from mu
-    phi, phi_hat = [], []
+    phi = []
     for i in range(0, len(x), 128):
         f, f_hat = vgg(x[i:i + 128]), vgg(x_hat[i:i + 128])
         phi.append({l: feature_loss(f[l], f_hat[l]) for l in vgg.layers})
