@@ -231,11 +231,13 @@ class ExPostGaussian(torch.nn.Module):
     sample = VAE.sample   # standard-normal z (scaled by `temperature`) through `decode`, i.e. from the fitted Gaussian
 
 # %% ../nbs/06_generation.ipynb #c016b
-def _digest(h, t: torch.Tensor): h.update(t.detach().cpu().contiguous().numpy().tobytes())
+def _digest(h, t: torch.Tensor):
+    "Feed a tensor's dtype, shape and bytes to the hash `h` (same bytes in another dtype or shape hash apart)."
+    h.update(f'{t.dtype}{tuple(t.shape)}'.encode()); h.update(t.detach().cpu().contiguous().numpy().tobytes())
 
 def latents_key(model: torch.nn.Module, data) -> str:
-    "A hash of the model's weights and buffers and of the images (uint8) of `data`: the key of the latent cache."
-    h = hashlib.sha256()
+    "A hash of the model's class, weights and buffers and of the images (uint8) of `data`: the key of the latent cache."
+    h = hashlib.sha256(type(model).__qualname__.encode())
     for k, v in model.state_dict().items(): h.update(k.encode()); _digest(h, v)
     for i in range(0, len(data), 4096): _digest(h, data.take(np.arange(i, min(i + 4096, len(data)))))
     return h.hexdigest()[:32]
@@ -257,14 +259,15 @@ def encode_dataset(model, # a VAE (`encode`)
                 if d['mu'].shape == d['logvar'].shape and len(d['mu']) == len(data): return d['mu'], d['logvar']
                 warnings.warn(f"{path}: cached latents do not match the {len(data)} images; encoding again")
             except Exception as e: warnings.warn(f"{path}: unreadable cached latents ({type(e).__name__}); encoding again and replacing it")
-    dev = torch.device(device) if device is not None else next(model.parameters()).device
-    was = model.training; model.eval()
+    home = next(model.parameters()).device
+    dev = torch.device(device) if device is not None else home
+    was = model.training; model.eval().to(dev)                 # encoded where asked, then moved back
     mus, logvars = [], []
     for i in range(0, len(data), bs):
         x = data.take(np.arange(i, min(i + bs, len(data)))).to(dev).float().div_(255)
         mu, logvar = model.encode(x)
         mus.append(mu.float().cpu()); logvars.append(logvar.float().cpu())
-    model.train(was)
+    model.train(was); model.to(home)
     mu, logvar = torch.cat(mus), torch.cat(logvars)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05b_pretrained.ipynb #c002
 from __future__ import annotations
-import json, datetime, subprocess
+import json, datetime, subprocess, shutil
 from importlib import resources
 from pathlib import Path
 import torch
@@ -55,12 +55,19 @@ def export_reference(run: str | Path, # a run folder
     prov = dict(name=name, data=data, terms=CELEBA_TERMS, final_terms=final_terms(run), commit=_git_commit(),
                 date=datetime.date.today().isoformat(), **(extra or {}))
     out = Path(dest or reference_dir())/name
-    atomic_torch_save(sd, out/'weights.pt')
-    if latents: atomic_torch_save({k: torch.as_tensor(v).float() for k, v in latents.items()}, out/'latents.pt')
-    for fname, obj in (('config.json', config), ('provenance.json', prov)):
-        with atomic_path(out/fname) as tmp: tmp.write_text(json.dumps(obj, indent=1))
-    size = sum(p.stat().st_size for p in out.iterdir())
-    if size > MAX_BYTES: raise ValueError(f"{out}: {size:,} bytes, over the {MAX_BYTES:,} of a shipped model")
+    new = out.parent/f'.{name}.new'                                  # the whole folder is built aside, then swapped in
+    shutil.rmtree(new, ignore_errors=True); new.mkdir(parents=True)
+    try:
+        torch.save(sd, new/'weights.pt')
+        if latents: torch.save({k: torch.as_tensor(v).float() for k, v in latents.items()}, new/'latents.pt')
+        for fname, obj in (('config.json', config), ('provenance.json', prov)): (new/fname).write_text(json.dumps(obj, indent=1))
+        size = sum(p.stat().st_size for p in new.iterdir())
+        if size > MAX_BYTES: raise ValueError(f"{name}: {size:,} bytes, over the {MAX_BYTES:,} of a shipped model; nothing was replaced")
+    except BaseException: shutil.rmtree(new, ignore_errors=True); raise
+    old = out.parent/f'.{name}.old'
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists(): out.rename(old)
+    new.rename(out); shutil.rmtree(old, ignore_errors=True)     # no file of an earlier export (e.g. a stale latents.pt) survives
     return out
 
 def load_pretrained(name: str | None = None, # a reference model's name; None lists them
