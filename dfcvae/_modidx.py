@@ -272,4 +272,10 @@ d = { 'settings': { 'branch': 'main',
                               'dfcvae.train.train': ('train.html#train', 'dfcvae/train.py'),
                               'dfcvae.train.vae_model': ('train.html#vae_model', 'dfcvae/train.py'),
                               'dfcvae.train.vae_updater': ('train.html#vae_updater', 'dfcvae/train.py'),
-                              'dfcvae.train.with_defaults': ('train.html#with_defaults', 'dfcvae/train.py')}}}
+                              'dfcvae.train.with_defaults': ('train.html#with_defaults', 'dfcvae/train.py')},
+            'dfcvae.tsne': { 'dfcvae.tsne.background_brightness': ('tsne.html#background_brightness', 'dfcvae/tsne.py'),
+                             'dfcvae.tsne.face_map': ('tsne.html#face_map', 'dfcvae/tsne.py'),
+                             'dfcvae.tsne.grid_assign': ('tsne.html#grid_assign', 'dfcvae/tsne.py'),
+                             'dfcvae.tsne.knn_agreement': ('tsne.html#knn_agreement', 'dfcvae/tsne.py'),
+                             'dfcvae.tsne.plot_embedding': ('tsne.html#plot_embedding', 'dfcvae/tsne.py'),
+                             'dfcvae.tsne.tsne_2d': ('tsne.html#tsne_2d', 'dfcvae/tsne.py')}}}
