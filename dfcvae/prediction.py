@@ -14,10 +14,11 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 from .losses import VGGFeatures
 from .generation import encode_dataset
+from .attributes import take_float, pooled_vgg
 
 # %% auto #0
-__all__ = ['PAPER_TABLE1', 'CS', 'fit_svm', 'attribute_svms', 'svm_accuracy', 'majority_accuracy', 'take_float', 'pixel_pca',
-           'pooled_vgg', 'latents', 'run_table1', 'format_table1']
+__all__ = ['PAPER_TABLE1', 'CS', 'fit_svm', 'attribute_svms', 'svm_accuracy', 'majority_accuracy', 'pixel_pca', 'latents',
+           'run_table1', 'format_table1']
 
 # %% ../nbs/10_prediction.ipynb #c10-005
 PAPER_TABLE1 = {   # mean accuracy over the 40 attributes, % (the paper's Table 1; 20,000 CelebA test images)
@@ -62,10 +63,6 @@ def majority_accuracy(a_train: np.ndarray, a_test: np.ndarray) -> np.ndarray:
     return (a_test == (a_train.mean(0) >= 0.5)).mean(0)
 
 # %% ../nbs/10_prediction.ipynb #c10-009
-def take_float(data, bs: int = 1024) -> torch.Tensor:
-    "All images of a `FaceData` as float in [0, 1]."
-    return torch.cat([data.take(np.arange(i, min(i + bs, len(data)))).float().div_(255) for i in range(0, len(data), bs)])
-
 def pixel_pca(train, # the training split (`FaceData`): the components are fitted on it
               splits: list, # the `FaceData` splits to transform
               n_components: int = 100, # components kept
@@ -74,16 +71,6 @@ def pixel_pca(train, # the training split (`FaceData`): the components are fitte
     "The first `n_components` principal components of the pixels of each split (fitted on `train`)."
     pca = PCA(n_components, svd_solver='randomized', random_state=seed).fit(take_float(train).flatten(1).numpy())
     return [pca.transform(take_float(s).flatten(1).numpy()) for s in splits]
-
-@torch.no_grad()
-def pooled_vgg(vgg: VGGFeatures, # a loss network with one layer
-               data, # a `FaceData`
-               bs: int = 128, # images per batch
-              ) -> np.ndarray:
-    "The spatial mean of the (only) layer of `vgg` for each image, N x C."
-    layer = vgg.layers[-1]
-    return torch.cat([vgg(data.take(np.arange(i, min(i + bs, len(data)))).float().div_(255))[layer].mean((2, 3))
-                      for i in range(0, len(data), bs)]).numpy()
 
 def latents(model, splits: list) -> list:
     "The posterior means of each split, through the latent cache."
