@@ -12,6 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from .losses import VGGFeatures
 from .generation import decode_latents
+from .latent import ALPHAS
 
 # %% auto #0
 __all__ = ['FIG7_ATTRS', 'PAPER_READING', 'attribute_vectors', 'edit', 'take_float', 'pooled_vgg', 'AttributeClassifier',
