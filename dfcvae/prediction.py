@@ -12,7 +12,6 @@ from sklearn.decomposition import PCA
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
-from .losses import VGGFeatures
 from .generation import encode_dataset
 from .attributes import take_float, pooled_vgg
 

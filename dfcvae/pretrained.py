@@ -8,7 +8,6 @@ import json, datetime, subprocess, shutil
 from importlib import resources
 from pathlib import Path
 import torch
-from .core import atomic_path, atomic_torch_save
 from .train import load_run, config_from_dict, build_model
 
 # %% auto #0
