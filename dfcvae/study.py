@@ -18,7 +18,8 @@ from .generation import (encode_dataset, draw_latents, decode_latents, latent_st
 
 # %% auto #0
 __all__ = ['SAMPLER_ORDER', 'quick_attribute_accuracy', 'reference_features', 'measure_point', 'curves', 'save_point',
-           'load_points', 'measure_run', 'study_table', 'plot_study', 'choose_reference']
+           'load_points', 'measure_run', 'study_table', 'plot_study', 'choose_reference', 'length_points',
+           'plot_length']
 
 # %% ../nbs/06b_balance_study.ipynb #c005
 def quick_attribute_accuracy(mu_train: torch.Tensor, # N x z training latents
@@ -206,3 +207,40 @@ def choose_reference(points: dict, # name -> summary; VAE points with the featur
     best_rec = min(fid(p, 'reconstruction') for p in points.values())
     ok = {n: p for n, p in points.items() if svm(p) >= best_svm - svm_tol and fid(p, 'reconstruction') <= best_rec * (1 + recon_fid_tol)}
     return min(ok, key=lambda n: fid(ok[n], 'prior T=1'))
+
+# %% ../nbs/06b_balance_study.ipynb #1a8569db
+def length_points(points: dict, # name -> summary, from `load_points`
+                  run: str, # the run's name: its snapshots are the points named RUN@STEPS
+                 ) -> dict:
+    "One run's snapshots, {steps: summary}, in order of steps; an error if the run has none."
+    snaps = {}
+    for name, p in points.items():
+        head, sep, tail = name.rpartition('@')
+        if sep and head == run:
+            if not tail.isdigit(): raise ValueError(f"point {name!r}: the part after '@' must be the number of steps")
+            snaps[int(tail)] = p
+    if not snaps: raise ValueError(f"no points named {run}@STEPS among {list(points)}")
+    return dict(sorted(snaps.items()))
+
+def plot_length(points: dict, # name -> summary, from `load_points`
+                run: str, # the run whose snapshots RUN@STEPS are drawn
+                axs=None, # three axes; a new figure if None
+               ):
+    "FID per sampler, rate, and mean second moment of one run against its training steps; returns the axes."
+    import matplotlib.pyplot as plt
+    snaps = length_points(points, run)
+    if axs is None: _, axs = plt.subplots(1, 3, figsize=(15, 3.6))
+    steps = list(snaps)
+    for s in SAMPLER_ORDER:
+        v = [p['measures'].get('fid', {}).get(s, {}).get('fid', np.nan) for p in snaps.values()]
+        axs[0].plot(steps, v, marker='o', label=s)
+    axs[0].set_ylabel('FID (lower is better)'); axs[0].legend(fontsize=7); axs[0].set_title(f'{run}: FID against steps')
+    axs[1].plot(steps, [p['measures']['rate'] for p in snaps.values()], marker='o'); axs[1].set_ylabel('rate: KL per held-out image (nats)')
+    axs[1].set_title('rate')
+    axs[2].plot(steps, [p['measures']['second_moment_mean'] for p in snaps.values()], marker='o', label='mean')
+    axs[2].fill_between(steps, [p['measures']['second_moment_min'] for p in snaps.values()],
+                        [p['measures']['second_moment_max'] for p in snaps.values()], alpha=0.2, label='range over dimensions')
+    axs[2].axhline(1.0, color='k', lw=0.5); axs[2].set_ylabel('E[mu^2] + E[sigma^2] per dimension'); axs[2].legend(fontsize=7)
+    axs[2].set_title('second moment (1 at a stationary point)')
+    for ax in axs: ax.set_xlabel('training steps (batch 64)'); ax.set_xscale('log'); ax.set_xticks(steps, [str(s) for s in steps])
+    return axs
