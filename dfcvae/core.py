@@ -68,6 +68,8 @@ def atomic_path(path: str | Path, # the file to write
     os.close(fd); tmp = Path(tmp)
     try:
         yield tmp
+        umask = os.umask(0); os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)          # the mode a plain open() gives, not mkstemp's private 0o600
         os.replace(tmp, path)
     finally:
         if tmp.exists(): tmp.unlink()

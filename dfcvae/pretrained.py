@@ -12,7 +12,7 @@ from .train import load_run, config_from_dict, build_model
 
 # %% auto #0
 __all__ = ['MAX_BYTES', 'CELEBA_TERMS', 'reference_dir', 'final_terms', 'public_config', 'export_reference', 'load_pretrained',
-           'reference_latents', 'provenance']
+           'reference_latents', 'provenance', 'add_latents']
 
 # %% ../nbs/05b_pretrained.ipynb #c005
 MAX_BYTES = 5_000_000   # the size limit of one shipped model (weights + config + provenance)
@@ -98,3 +98,22 @@ def provenance(name: str, # a reference model's name
     p = Path(folder or reference_dir())/name/'provenance.json'
     if not p.exists(): raise KeyError(f"no reference model {name!r}; the shipped ones are {load_pretrained(folder=folder)}")
     return json.loads(p.read_text())
+
+# %% ../nbs/05b_pretrained.ipynb #b71222fe
+def add_latents(name: str, # a reference model's name
+                tensors: dict, # name -> tensor, merged into latents.pt (float32)
+                info: dict | None = None, # plain values merged into provenance.json (e.g. what the tensors are)
+                folder: str | Path | None = None, # the folder of reference models; the package's if None
+               ) -> dict:
+    "Merge `tensors` into a reference model's latents.pt and `info` into its provenance, atomically; returns the latents."
+    from dfcvae.core import atomic_torch_save, atomic_path
+    out = Path(folder or reference_dir())/name
+    if not (out/'weights.pt').exists(): raise KeyError(f"no reference model {name!r} in {out.parent}")
+    lat = reference_latents(name, folder) | {k: torch.as_tensor(v).detach().float().cpu().clone() for k, v in tensors.items()}
+    prov = provenance(name, folder) | (info or {})
+    others = sum(f.stat().st_size for f in out.iterdir() if f.name not in ('latents.pt', 'provenance.json'))
+    size = others + sum(t.numel() * 4 for t in lat.values()) + len(json.dumps(prov, indent=1))
+    if size > MAX_BYTES: raise ValueError(f"{name}: about {size:,} bytes with these latents, over the {MAX_BYTES:,} of a shipped model; nothing was replaced")
+    atomic_torch_save(lat, out/'latents.pt')
+    with atomic_path(out/'provenance.json') as tmp: tmp.write_text(json.dumps(prov, indent=1))
+    return lat

@@ -208,7 +208,7 @@ def choose_reference(points: dict, # name -> summary; VAE points with the featur
     ok = {n: p for n, p in points.items() if svm(p) >= best_svm - svm_tol and fid(p, 'reconstruction') <= best_rec * (1 + recon_fid_tol)}
     return min(ok, key=lambda n: fid(ok[n], 'prior T=1'))
 
-# %% ../nbs/06b_balance_study.ipynb #1a8569db
+# %% ../nbs/06b_balance_study.ipynb #f7eef75e
 def length_points(points: dict, # name -> summary, from `load_points`
                   run: str, # the run's name: its snapshots are the points named RUN@STEPS
                  ) -> dict:
