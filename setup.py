@@ -19,13 +19,15 @@ min_python = cfg['min_python']
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 metrics_requirements = shlex.split(cfg.get('metrics_requirements', ''))
+explorer_requirements = shlex.split(cfg.get('explorer_requirements', ''))
 console_scripts = cfg.get('console_scripts', '').split()
 
 setuptools.setup(
     name=cfg['lib_name'],
     version=cfg['version'],
     license=lic[0],
-    classifiers=['Development Status :: ' + statuses[int(cfg['status'])],
+    license_files=['LICENSE'],
+    classifiers=['Development Status :: ' + statuses[int(cfg['status']) - 1],   # status = 3 is '3 - Alpha'
                  'Intended Audience :: ' + cfg['audience'].title(),
                  'Natural Language :: ' + cfg['language'].title(),
                  'License :: ' + lic[1]]
@@ -35,7 +37,7 @@ setuptools.setup(
     include_package_data=True,
     package_data={cfg['lib_name']: ['reference/*/*']},   # the shipped reference models (float16 weights, config, provenance)
     install_requires=requirements,
-    extras_require={'dev': dev_requirements, 'metrics': metrics_requirements},
+    extras_require={'dev': dev_requirements, 'metrics': metrics_requirements, 'explorer': explorer_requirements},
     python_requires='>=' + min_python,
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',

@@ -102,7 +102,8 @@ class Explorer:
                  debounce: float = 0.05, # seconds of quiet before a slider's value is drawn
                  seed: int = 0, # of the prior draws
                 ):
-        import ipywidgets as W
+        try: import ipywidgets as W
+        except ImportError as e: raise ImportError("the explorer needs ipywidgets (and JupyterLab to show it): pip install 'dfcvae[explorer]'") from e
         self.model, self.scale, self.path_frames = model.eval(), scale, path_frames
         self.state = LatentState(vectors, names)
         self.gallery = gallery.float().cpu()

@@ -45,3 +45,41 @@ def test_ci_runs_the_readme_commands():
     block = readme.split('```bash\n', 1)[1].split('```', 1)[0].strip().splitlines()
     assert len(block) == 2
     for line in block: assert line in ci, f".ci/run does not run the README command {line!r}"
+
+
+def _run(*args, **kw):
+    import subprocess
+    r = subprocess.run([str(a) for a in args], capture_output=True, text=True, **kw)
+    assert r.returncode == 0, f"{' '.join(map(str, args))} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    return r.stdout
+
+
+def test_classifiers_say_alpha_and_apache():
+    import sys
+    out = _run(sys.executable, 'setup.py', '--classifiers', cwd=ROOT)
+    assert 'Development Status :: 3 - Alpha' in out.splitlines(), out      # settings.ini: status = 3
+    assert 'License :: OSI Approved :: Apache Software License' in out.splitlines(), out
+    assert 'Apache License' in (ROOT/'LICENSE').read_text()[:300]
+
+
+def test_sdist_and_wheel_each_install_into_a_fresh_venv(tmp_path):
+    """`python -m build` makes the sdist, then the wheel from the sdist; each is installed into a fresh venv, and there
+    `import dfcvae` loads a shipped model. The fresh venvs borrow the dependencies (torch...) of this environment through
+    a .pth file, so that the test downloads nothing."""
+    import sys, sysconfig
+    _run(sys.executable, '-m', 'build', '--no-isolation', '--outdir', tmp_path/'dist', ROOT)
+    sdists, wheels = list((tmp_path/'dist').glob('*.tar.gz')), list((tmp_path/'dist').glob('*.whl'))
+    assert len(sdists) == 1 and len(wheels) == 1, list((tmp_path/'dist').iterdir())
+    deps = sysconfig.get_paths()['purelib']
+    for art in sdists + wheels:
+        venv = tmp_path/('venv-' + art.name.split('.')[-1])
+        _run(sys.executable, '-m', 'venv', venv)
+        py = venv/'bin'/'python'
+        site = _run(py, '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])').strip()
+        Path(site, '_deps.pth').write_text(deps + '\n')
+        _run(py, '-m', 'pip', 'install', '--no-deps', '--no-build-isolation', '--no-index', art)
+        out = _run(py, '-c', "import dfcvae; m, cfg = dfcvae.load_pretrained('dfcvae-123'); "
+                             "print(dfcvae.__file__); print(dfcvae.load_pretrained()); print(type(m).__name__, cfg.beta)", cwd=tmp_path)
+        lines = out.splitlines()
+        assert lines[0].startswith(str(venv)), f"{art.name}: imported {lines[0]}, not the installed copy"
+        assert "'dfcvae-123'" in lines[1] and "'pvae'" in lines[1] and lines[2].startswith('VAE'), (art.name, out)
