@@ -336,7 +336,7 @@ class CelebA(FaceData):
                 v = getattr(index, f)
                 if v is not None: setattr(index, f, v[:limit])
         self.index, self.crop = index, crop
-        codes = effective_split(index, holdout)
+        codes = effective_split(index, holdout, verbose=split != 'all')    # 'all' takes every split: no hold-out to announce
         images, ok, self.cache = build_cache(index.root/'img_align_celeba', index.fnames, crop, size, cache_dir, on_bad_image, progress=progress)
         keep = ok & ((codes == SPLITS[split]) if split != 'all' else True)
         rows = np.flatnonzero(keep)
