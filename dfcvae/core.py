@@ -59,6 +59,8 @@ def to_tensor(img: np.ndarray, # `H x W x 3` uint8 array (as from PIL)
     return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float() / 255
 
 # %% ../nbs/00_core.ipynb #c014
+_UMASK = os.umask(0); os.umask(_UMASK)   # read once, at import
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, # the file to write
                ):
@@ -68,8 +70,7 @@ def atomic_path(path: str | Path, # the file to write
     os.close(fd); tmp = Path(tmp)
     try:
         yield tmp
-        umask = os.umask(0); os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)          # the mode a plain open() gives, not mkstemp's private 0o600
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_UMASK)   # the target's mode, or a plain open()'s, not mkstemp's 0o600
         os.replace(tmp, path)
     finally:
         if tmp.exists(): tmp.unlink()

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_explorer.ipynb #c11-002
 from __future__ import annotations
-import io, time, base64, threading
+import io, time, base64, threading, html
 import numpy as np
 import torch
 from PIL import Image
@@ -67,8 +67,9 @@ class Debouncer:
             self._timer = threading.Timer(self.wait, self._fire, args); self._timer.daemon = True; self._timer.start()
 
     def _fire(self, *args):
-        self.calls += 1
-        return self.fn(*args)
+        try: return self.fn(*args)
+        finally:
+            with self._lock: self.calls += 1
 
 # %% ../nbs/11_explorer.ipynb #c11-012
 def _png(img: torch.Tensor, scale: int = 4) -> bytes:
@@ -127,7 +128,7 @@ class Explorer:
         self.reset_button = W.Button(description='reset')
         self.face = W.Output(); self.path = W.Output()
         self.info = W.HTML()
-        self._draw = Debouncer(lambda: self.update(), debounce)
+        self._draw = Debouncer(self._safe_update, debounce)
         for a in attrs:
             if a in names: self.add_slider(a)
         self._hold = False                                                     # True while `reset` moves many controls
@@ -136,7 +137,7 @@ class Explorer:
         self.add_button.on_click(lambda _: self.add_slider(self.add_choice.value))
         self.reset_button.on_click(lambda _: self.reset())
         self.widget = W.VBox([
-            W.HTML('<b>faces to pick</b> (left to right: ' + ', '.join(self.labels) + '; "prior" is a draw from N(0, T² I))'), self.gallery_img,
+            W.HTML('<b>faces to pick</b> (left to right: ' + html.escape(', '.join(self.labels)) + '; "prior" is a draw from N(0, T² I))'), self.gallery_img,
             self.pick_a, self.pick_b, W.HBox([self.temperature, self.new_draw]), self.alpha,
             W.HBox([W.VBox([self.slider_box, W.HBox([self.add_choice, self.add_button]), self.reset_button]),
                     W.VBox([self.face, self.info])]),
@@ -153,6 +154,11 @@ class Explorer:
         s.observe(self._changed, names='value')
         self.sliders[name] = s; self.slider_box.children = tuple(self.sliders.values())
         return s
+
+    def _safe_update(self):
+        "`update`, with a failure shown in the explorer (a timer thread has nowhere else to report it)."
+        try: self.update()
+        except Exception as e: self.info.value = f'<b>update failed</b>: {html.escape(f"{type(e).__name__}: {e}")}'; raise
 
     def _changed(self, change=None):
         if not self._hold: self._draw()
@@ -227,7 +233,7 @@ def explore(model=None, # a VAE, or a shipped model's name; 'dfcvae-123' if None
         name = model or 'dfcvae-123'
         model, _ = load_pretrained(name)
         lat, prov = reference_latents(name), provenance(name)
-        if 'attr_vectors' not in lat: raise ValueError(f"reference model {name!r} ships no attribute vectors; add them with add_latents (see 11_explorer)")
+        if 'attr_vectors' not in lat or 'attr_names' not in prov: raise ValueError(f"reference model {name!r} ships no attribute vectors; add them with add_latents (see 11_explorer)")
         vectors, names, gallery = lat['attr_vectors'], prov['attr_names'], lat['gallery_mu']
         labels = [f'{i + 1}' for i in range(len(gallery))]
         if data is not None:

@@ -105,7 +105,7 @@ def add_latents(name: str, # a reference model's name
                 info: dict | None = None, # plain values merged into provenance.json (e.g. what the tensors are)
                 folder: str | Path | None = None, # the folder of reference models; the package's if None
                ) -> dict:
-    "Merge `tensors` into a reference model's latents.pt and `info` into its provenance, atomically; returns the latents."
+    "Merge `tensors` into a reference model's latents.pt and `info` into its provenance, each file replaced atomically; returns the latents."
     from dfcvae.core import atomic_torch_save, atomic_path
     out = Path(folder or reference_dir())/name
     if not (out/'weights.pt').exists(): raise KeyError(f"no reference model {name!r} in {out.parent}")

@@ -30,6 +30,9 @@ def free_port():
 @pytest.fixture
 def lab(tmp_path):
     "A JupyterLab server on a free port, serving a notebook that builds the explorer; yields (url, token)."
+    pytest.importorskip('playwright.sync_api', reason='Playwright is not installed (pip install -e ".[dev]")')
+    pytest.importorskip('jupyterlab', reason='JupyterLab is not installed (pip install ".[explorer]")')
+    if chromium() is None: pytest.skip('Chromium is not installed (apt-get install -y chromium, or set DFCVAE_CHROMIUM)')
     settings = tmp_path/'settings'
     for plugin, value in (('notebook-extension/tracker', {'windowingMode': 'none'}),    # every cell in the DOM
                           ('docmanager-extension/plugin', {'autosave': False}),
