@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 from .data import FaceData, face_data
-from .latent import lerp
+from .latent import lerp, _strip as _image_strip
 from .generation import decode_latents, encode_dataset
 from .attributes import attribute_vectors
 from .pretrained import load_pretrained, reference_latents, provenance, add_latents
@@ -80,9 +80,8 @@ def _png(img: torch.Tensor, scale: int = 4) -> bytes:
     buf = io.BytesIO(); im.save(buf, format='PNG'); return buf.getvalue()
 
 def _strip(imgs: torch.Tensor, scale: int = 1) -> bytes:
-    "Images side by side, one pixel apart, as PNG bytes."
-    import torchvision
-    return _png(torchvision.utils.make_grid(imgs, nrow=len(imgs), padding=1, pad_value=1), scale)
+    "Images side by side, one pixel apart (07's strip), as PNG bytes."
+    return _png(_image_strip(imgs), scale)
 
 def _display_png(png: bytes) -> dict:
     "An output record showing a PNG, as an `Output` widget holds it."
