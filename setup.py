@@ -20,6 +20,7 @@ requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 metrics_requirements = shlex.split(cfg.get('metrics_requirements', ''))
 explorer_requirements = shlex.split(cfg.get('explorer_requirements', ''))
+experiments_requirements = shlex.split(cfg.get('experiments_requirements', ''))
 console_scripts = cfg.get('console_scripts', '').split()
 
 setuptools.setup(
@@ -37,7 +38,8 @@ setuptools.setup(
     include_package_data=True,
     package_data={cfg['lib_name']: ['reference/*/*']},   # the shipped reference models (float16 weights, config, provenance)
     install_requires=requirements,
-    extras_require={'dev': dev_requirements, 'metrics': metrics_requirements, 'explorer': explorer_requirements},
+    extras_require={'dev': dev_requirements, 'metrics': metrics_requirements, 'explorer': explorer_requirements,
+                    'experiments': experiments_requirements},
     python_requires='>=' + min_python,
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',

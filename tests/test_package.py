@@ -83,3 +83,18 @@ def test_sdist_and_wheel_each_install_into_a_fresh_venv(tmp_path):
         lines = out.splitlines()
         assert lines[0].startswith(str(venv)), f"{art.name}: imported {lines[0]}, not the installed copy"
         assert "'dfcvae-123'" in lines[1] and "'pvae'" in lines[1] and lines[2].startswith('VAE'), (art.name, out)
+
+
+def test_nbdev_readme_gets_as_far_as_quarto(tmp_path):
+    """nbdev's documentation pass runs only the import cells of each notebook: it must reach Quarto with no warning that
+    a cell mixes imports with other code, and where Quarto is missing, stop saying so."""
+    import shutil, subprocess, os
+    for name in ('nbs', 'dfcvae', 'settings.ini', 'setup.py', 'README.md'):
+        (shutil.copytree if (ROOT/name).is_dir() else shutil.copy2)(ROOT/name, tmp_path/name)
+    os.utime(tmp_path/'README.md', (0, 0))   # older than index.ipynb, so that nbdev_readme renders
+    path = os.pathsep.join(p for p in os.environ['PATH'].split(os.pathsep) if not (Path(p)/'quarto').exists())
+    r = subprocess.run(['nbdev_readme'], cwd=tmp_path, capture_output=True, text=True, env={**os.environ, 'PATH': path})
+    out = r.stdout + r.stderr
+    assert 'Found cells containing imports and other code' not in out, out[-3000:]
+    assert 'Traceback' not in out, out[-3000:]
+    assert r.returncode != 0 and 'quarto: not found' in out, out[-3000:]
