@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_explorer.ipynb #c11-002
 from __future__ import annotations
-import io, time, base64, threading, html
+import io, time, base64, threading, html, collections
 import numpy as np
 import torch
 from PIL import Image
@@ -110,7 +110,7 @@ class Explorer:
         self.labels = list(labels) if labels is not None else [f'face {i + 1}' for i in range(len(gallery))]
         self._gen = torch.Generator().manual_seed(seed)
         self.prior = torch.randn(2, vectors.shape[1], generator=self._gen)      # the prior draws for A and B at T = 1
-        self.update_times, self._drawing = [], threading.RLock()
+        self.update_times, self._drawing = collections.deque(maxlen=1000), threading.RLock()   # the last 1,000 updates
         thumbs = thumbs if thumbs is not None else decode_latents(model, self.gallery)
         opts = [(l, i) for i, l in enumerate(self.labels)] + [('prior', -1)]
         bw = dict(button_width='44px')

@@ -98,3 +98,20 @@ def test_nbdev_readme_gets_as_far_as_quarto(tmp_path):
     assert 'Found cells containing imports and other code' not in out, out[-3000:]
     assert 'Traceback' not in out, out[-3000:]
     assert r.returncode != 0 and 'quarto: not found' in out, out[-3000:]
+
+
+def test_committed_notebooks_are_clean():
+    """Committed notebooks carry no widget state, no error or stderr output, no absolute paths of the machine that ran
+    them, and an id on every cell (without ids nbdev_export is not reproducible)."""
+    import re
+    for nb in sorted((ROOT/'nbs').glob('*.ipynb')):
+        d = json.loads(nb.read_text())
+        assert 'widgets' not in d['metadata'], f"{nb.name}: widget state saved in its metadata (a dead widget)"
+        for i, c in enumerate(d['cells']):
+            assert c.get('id'), f"{nb.name}: cell {i} has no id"
+            for o in c.get('outputs', []):
+                assert o['output_type'] != 'error' and o.get('name') != 'stderr', f"{nb.name}: cell {i} has {o['output_type']} {o.get('name', '')} output"
+                assert 'application/vnd.jupyter.widget-view+json' not in o.get('data', {}), f"{nb.name}: cell {i} shows a dead widget"
+                text = json.dumps(o.get('text', '')) + json.dumps(o.get('data', {}).get('text/plain', ''))
+                hit = re.search(r'(/home/|/root/|/work/|/tmp/tmp|/Users/)[^"\s]*', text)
+                assert not hit, f"{nb.name}: cell {i} prints a machine path {hit.group(0)}"
