@@ -4,14 +4,16 @@
 
 # %% ../nbs/00_core.ipynb #c002
 from __future__ import annotations
-import os, random, tempfile, contextlib
+import os, io, errno, random, tempfile, contextlib
 from pathlib import Path
 import numpy as np
 import torch
 import matplotlib.pyplot as plt
 
 # %% auto #0
-__all__ = ['set_seed', 'get_device', 'to_image', 'to_tensor', 'atomic_path', 'atomic_torch_save', 'show_image', 'show_images']
+__all__ = ['set_seed', 'get_device', 'to_image', 'to_tensor', 'DfcvaeError', 'DataError', 'WeightsError', 'ConfigError',
+           'RunFolderError', 'WriteError', 'write_error', 'atomic_path', 'write_bytes', 'atomic_torch_save',
+           'show_image', 'show_images']
 
 # %% ../nbs/00_core.ipynb #c005
 def set_seed(seed: int, # the seed for Python's, NumPy's and torch's global generators
@@ -59,27 +61,84 @@ def to_tensor(img: np.ndarray, # `H x W x 3` uint8 array (as from PIL)
     return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float() / 255
 
 # %% ../nbs/00_core.ipynb #c014
+class DfcvaeError(Exception):
+    "An expected failure with a message for the user; its subclasses say what kind."
+class DataError(DfcvaeError, ValueError):
+    "Images or annotations that cannot be used: a malformed file, an unreadable image, a cache that cannot be built."
+class WeightsError(DfcvaeError, ValueError):
+    "A weights file that is missing, not a PyTorch file, unsafe, or lacks the layers asked for."
+class ConfigError(DfcvaeError, ValueError):
+    "A config value or command-line option out of its range; `field` and `why` let a command line name its option."
+    def __init__(self, message: str, field: str | None = None, why: str | None = None, value=None):
+        super().__init__(message); self.field, self.why, self.value = field, why, value
+class RunFolderError(DfcvaeError, OSError):
+    "A run folder that cannot be used as asked: not empty, no checkpoint, damaged."
+class WriteError(DfcvaeError, OSError):
+    "A file could not be written: the disk is full, the folder is read-only, or permission is denied."
+
+_WHY = {errno.ENOSPC: 'the disk is full', errno.EDQUOT: 'the disk quota is exceeded', errno.EROFS: 'the file system is read-only',
+        errno.EACCES: 'permission denied (the folder is read-only for this user)', errno.EPERM: 'permission denied'}
+
+def write_error(path: str | Path, # the file that was being written
+                e: OSError, # what the write raised
+               ) -> WriteError:
+    "A `WriteError` saying in plain words why `path` could not be written."
+    why = _WHY.get(e.errno, e.strerror or str(e))
+    err = WriteError(f"{path}: could not write it: {why}; any earlier version of it is intact. Free some space or "
+                     "choose another folder, then try again")
+    err.errno = e.errno
+    return err
+
+def _fsync(path: Path):
+    "Flush a file's (or a folder's) data to disk; file systems that cannot sync folders are let be."
+    fd = os.open(path, os.O_RDONLY)
+    try: os.fsync(fd)
+    except OSError as e:
+        if e.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF): raise
+    finally: os.close(fd)
+
 _UMASK = os.umask(0); os.umask(_UMASK)   # read once, at import
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path, # the file to write
+                keep_previous: str | Path | None = None, # move the old `path` here once the new one is on disk
+                sync: bool = True, # fsync the file and its folder (survives a crash of the machine, not only of the process)
                ):
-    "Yield a temporary path beside `path`; on success rename it to `path`, on error delete it."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    "Yield a temporary path beside `path`; on success flush it and rename it to `path`, on error delete it."
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    except OSError as e: raise write_error(path, e) from None
     os.close(fd); tmp = Path(tmp)
     try:
         yield tmp
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_UMASK)   # the target's mode, or a plain open()'s, not mkstemp's 0o600
-        os.replace(tmp, path)
+        try:
+            if sync: _fsync(tmp)
+            os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_UMASK)   # the target's mode, or a plain open()'s, not mkstemp's 0o600
+            if keep_previous is not None and path.exists(): os.replace(path, keep_previous)
+            os.replace(tmp, path)
+            if sync: _fsync(path.parent)
+        except OSError as e: raise write_error(path, e) from None
     finally:
         if tmp.exists(): tmp.unlink()
 
+def write_bytes(path: Path, # the file
+                data: bytes, # its contents
+                name: str | Path | None = None, # the file to name in an error (the target of a temporary file)
+               ):
+    "Write `data` to `path`; a full disk or a read-only folder raises `WriteError`."
+    try:
+        with io.open(path, 'wb') as f: f.write(data); f.flush()
+    except OSError as e: raise write_error(name or path, e) from None
+
 def atomic_torch_save(obj, # anything `torch.save` takes
                       path: str | Path, # where it goes
+                      keep_previous: str | Path | None = None, # move the old file here (see `atomic_path`)
                      ) -> Path:
-    "`torch.save` that never leaves a partial file at `path`."
-    with atomic_path(path) as tmp: torch.save(obj, tmp)
+    "`torch.save` that never leaves a partial file at `path`; a full disk raises `WriteError` in plain words."
+    buf = io.BytesIO(); torch.save(obj, buf)   # serialised in memory, then written with Python's I/O, whose errors keep their errno
+    with atomic_path(path, keep_previous) as tmp: write_bytes(tmp, buf.getvalue(), name=path)
     return Path(path)
 
 # %% ../nbs/00_core.ipynb #c017

@@ -72,6 +72,7 @@ def run_notebook(src: Path, # the notebook to execute
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
     nb = nbformat.read(src, as_version=4)
+    nb.cells = [c for c in nb.cells if not (c.cell_type == 'code' and 'nbdev_' + 'export(' in c.source)]   # the export cell needs the checkout (spelt in parts, as nbdev does)
     cells = tqdm(total=sum(c.cell_type == 'code' for c in nb.cells), desc=f'  {src.stem}', unit='cell', leave=False, disable=not progress)
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel, resources={'metadata': {'path': str(out)}},
                             on_cell_executed=lambda cell, **kw: cells.update(1))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_train.ipynb #c002
 from __future__ import annotations
-import os, sys, io, re, ast, json, math, time, pickle, signal, inspect, tokenize, linecache, warnings, argparse, dataclasses, contextlib, threading
+import os, sys, io, re, ast, json, math, time, errno, pickle, zipfile, signal, inspect, tokenize, linecache, warnings, argparse, dataclasses, contextlib, threading
 from dataclasses import dataclass, asdict
 from pathlib import Path
 from typing import Callable
@@ -12,19 +12,20 @@ import torch
 from torch import nn
 import torchvision
 from tqdm.auto import tqdm
-from .core import set_seed, get_device, atomic_path, atomic_torch_save
-from .data import CelebA, SyntheticFaces, Batches, FaceData
+from .core import set_seed, get_device, atomic_path, atomic_torch_save, DfcvaeError, ConfigError, RunFolderError, WeightsError
+from .data import CelebA, SyntheticFaces, Batches, FaceData, CROPS
 from .model import VAE
-from .losses import VGGFeatures, FeaturePerceptualLoss, PixelLoss, LAYER_SETS
+from .losses import VGGFeatures, FeaturePerceptualLoss, PixelLoss, LAYER_SETS, VGG19_LAYERS
 
 # %% auto #0
-__all__ = ['CHOICES', 'EXECUTION', 'PRESETS', 'MODELS', 'EVENTS', 'CHECKPOINT', 'RUN_OPTIONS', 'TrainConfig', 'get_config',
-           'build_data', 'build_loss', 'forward_context', 'VAEUpdater', 'ModelSpec', 'register_model', 'vae_model',
-           'vae_updater', 'model_spec', 'build_model', 'build_updater', 'CancelFit', 'Callback', 'Trainer',
-           'NonFiniteLoss', 'LRSchedule', 'NonFiniteGuard', 'MetricsLog', 'ProgressBar', 'Checkpoint', 'SampleGrids',
-           'SignalStop', 'UnsafeCheckpointError', 'load_checkpoint', 'config_from_dict', 'check_same_config',
-           'default_callbacks', 'with_defaults', 'make_trainer', 'train', 'load_run', 'field_help', 'make_parser',
-           'config_from_args', 'cli_train', 'main', 'read_metrics', 'plot_losses']
+__all__ = ['CHOICES', 'EXECUTION', 'PRESETS', 'MODELS', 'EVENTS', 'CHECKPOINT', 'PREVIOUS', 'RUN_FILES', 'RUN_OPTIONS',
+           'TrainConfig', 'get_config', 'build_data', 'build_loss', 'forward_context', 'VAEUpdater', 'ModelSpec',
+           'register_model', 'vae_model', 'vae_updater', 'model_spec', 'build_model', 'build_updater', 'CancelFit',
+           'Callback', 'Trainer', 'NonFiniteLoss', 'last_good', 'LRSchedule', 'NonFiniteGuard', 'MetricsLog',
+           'ProgressBar', 'Checkpoint', 'SampleGrids', 'SignalStop', 'UnsafeCheckpointError', 'CheckpointReadError',
+           'load_checkpoint', 'read_checkpoint', 'remove_orphans', 'read_config_file', 'config_from_dict',
+           'check_same_config', 'default_callbacks', 'with_defaults', 'make_trainer', 'train', 'load_run', 'field_help',
+           'make_parser', 'config_from_args', 'cli_train', 'main', 'read_metrics', 'plot_losses']
 
 # %% ../nbs/04_train.ipynb #c005
 CHOICES = dict(kl_reduction=('mean', 'sum'), precision=('fp32', 'bf16'), vgg_convention=('caffe', 'torchvision'))  # allowed values
@@ -68,10 +69,27 @@ class TrainConfig:
     checkpoint_every: int = 100      # optimiser steps between checkpoints (also at each epoch's end, at the end and when stopped)
 
     def __post_init__(self):
+        "Every value in its range, so that a bad option fails before anything is written (`ConfigError`, naming the field)."
+        def bad(k, why): raise ConfigError(f"{k}={getattr(self, k)!r}: {why}", k, why, getattr(self, k))
         for k, ok in CHOICES.items():
-            if getattr(self, k) not in ok: raise ValueError(f"{k}={getattr(self, k)!r}: use one of {ok}")
-        for k in ('bs', 'epochs', 'checkpoint_every'):
-            if getattr(self, k) < 1: raise ValueError(f"{k}={getattr(self, k)!r}: must be at least 1")
+            if getattr(self, k) not in ok: bad(k, f"use one of {ok}")
+        for k in ('bs', 'epochs', 'checkpoint_every', 'z_dim', 'n_grid', 'img_size', 'n_synthetic'):
+            if getattr(self, k) < 1: bad(k, "must be at least 1")
+        for k in ('max_steps', 'limit_images'):
+            if getattr(self, k) is not None and getattr(self, k) < 1: bad(k, "must be at least 1 (or none)")
+        if self.decay_every is not None and self.decay_every < 0: bad('decay_every', "must be 0 (five decays over the run), a positive number of steps, or none (every epoch)")
+        if not 0 <= self.seed < 2**32: bad('seed', "must be between 0 and 2**32 - 1")
+        if not self.widths or min(self.widths) < 1: bad('widths', "give one or more positive channel counts, e.g. 32,64,128,256")
+        if self.img_size % 2 ** len(self.widths): bad('img_size', f"must be a multiple of {2 ** len(self.widths)} for {len(self.widths)} stride-2 layers (widths {self.widths})")
+        if not (math.isfinite(self.lr) and self.lr > 0): bad('lr', "must be a finite number above 0")
+        for k in ('alpha', 'beta'):
+            if not (math.isfinite(getattr(self, k)) and getattr(self, k) >= 0): bad(k, "must be a finite number, 0 or more")
+        if not 0 < self.lr_decay <= 1: bad('lr_decay', "must be above 0 and at most 1 (1: a constant rate)")
+        if len(self.adam_betas) != 2 or not all(0 <= b < 1 for b in self.adam_betas): bad('adam_betas', "give two numbers in [0, 1), e.g. 0.9,0.999")
+        if not 0 < self.holdout < 0.5: bad('holdout', "must be above 0 and below 0.5")
+        if self.crop not in CROPS: bad('crop', f"use one of {list(CROPS)}")
+        unknown = [l for l in self.layers if l not in VGG19_LAYERS]
+        if not self.layers or unknown: bad('layers', f"unknown VGG19 layer(s) {unknown}; use names like relu1_2,relu2_1,relu3_1")
 
     def total_steps(self, steps_per_epoch: int) -> int:
         "Optimiser steps of the whole run."
@@ -103,9 +121,9 @@ def get_config(preset: str = 'paper', # a name in PRESETS
                **overrides, # fields to change
               ) -> TrainConfig:
     "The config of a named preset with `overrides` applied."
-    if preset not in PRESETS: raise ValueError(f"preset={preset!r} is unknown; use one of {list(PRESETS)}")
+    if preset not in PRESETS: raise ConfigError(f"preset={preset!r} is unknown; use one of {list(PRESETS)}", 'preset', f"use one of {list(PRESETS)}")
     bad = [k for k in overrides if k not in {f.name for f in dataclasses.fields(TrainConfig)}]
-    if bad: raise ValueError(f"unknown config field(s) {bad}")
+    if bad: raise ConfigError(f"unknown config field(s) {bad}")
     return TrainConfig(**{**PRESETS[preset], **overrides, 'preset': preset})
 
 # %% ../nbs/04_train.ipynb #c008
@@ -271,9 +289,19 @@ class Trainer:
 
 # %% ../nbs/04_train.ipynb #c012b
 CHECKPOINT = Path('checkpoints')/'last.pt'   # a run folder's checkpoint
+PREVIOUS = Path('checkpoints')/'prev.pt'     # the one before it, kept in case the latest is damaged
 
-class NonFiniteLoss(FloatingPointError):
-    "A loss term became NaN or infinite."
+class NonFiniteLoss(DfcvaeError, FloatingPointError):
+    "A loss term, or the weights, became NaN or infinite."
+
+def last_good(out: Path) -> str:
+    "Where a stopped run can go back to: its checkpoints with their steps, or that there is none yet."
+    have = []
+    for p in (out/CHECKPOINT, out/PREVIOUS):
+        try: have.append(f"{p} (step {load_checkpoint(p)['step']})")
+        except (OSError, ValueError): pass
+    if not have: return "no checkpoint was written yet (the run stopped before its first one)"
+    return "the last good checkpoint is " + ", and before it ".join(have)
 
 class LRSchedule(Callback):
     "Before each update, set the updater's learning rate to `cfg.lr_at(step)`."
@@ -286,7 +314,7 @@ class NonFiniteGuard(Callback):
     def after_step(self, tr):
         bad = [k for k, v in tr.terms.items() if not math.isfinite(v)]
         if bad: raise NonFiniteLoss(f"step {tr.step}: loss term(s) {bad} became {[tr.terms[k] for k in bad]}; training stopped; "
-                                    f"the last good checkpoint is {tr.out/CHECKPOINT}")
+                                    f"{last_good(tr.out)}")
 
 class MetricsLog(Callback):
     "Append a JSON line per update to metrics.jsonl: step, epoch, lr, time and the loss terms."
@@ -312,13 +340,25 @@ class ProgressBar(Callback):
     cleanup_fit = after_fit
 
 # %% ../nbs/04_train.ipynb #c012c
+def _tensors(obj):
+    "Every tensor in a nested state (dicts, lists, tuples)."
+    if isinstance(obj, torch.Tensor): yield obj
+    elif isinstance(obj, dict): yield from (t for v in obj.values() for t in _tensors(v))
+    elif isinstance(obj, (list, tuple)): yield from (t for v in obj for t in _tensors(v))
+
 class Checkpoint(Callback):
-    "Save checkpoints/last.pt atomically every `cfg.checkpoint_every` updates, after each epoch, at the end and on a clean stop."
+    """Save checkpoints/last.pt atomically (flushed to disk) every `cfg.checkpoint_every` updates, after each epoch, at the
+    end and on a clean stop, moving the one before to prev.pt; never a state whose weights are not finite."""
     order = 20
     def before_fit(self, tr): self.saved_at = tr.step
     def save(self, tr):
         "Write the trainer's state, unless it is saved at this step already."
-        if tr.step != self.saved_at: atomic_torch_save(tr.state(), tr.out/CHECKPOINT); self.saved_at = tr.step
+        if tr.step == self.saved_at: return
+        state = tr.state()
+        if not all(bool(torch.isfinite(t).all()) for t in _tensors(state['state']) if t.is_floating_point()):
+            raise NonFiniteLoss(f"step {tr.step}: the weights or the optimiser state became NaN or infinite; this state is not saved; "
+                                f"training stopped; {last_good(tr.out)}")
+        atomic_torch_save(state, tr.out/CHECKPOINT, keep_previous=tr.out/PREVIOUS); self.saved_at = tr.step
     def after_step(self, tr):
         if tr.step % tr.cfg.checkpoint_every == 0: self.save(tr)
     def after_epoch(self, tr): self.save(tr)
@@ -366,19 +406,63 @@ class SignalStop(Callback):
         for s, h in getattr(self, 'old', {}).items(): signal.signal(s, h)
 
 # %% ../nbs/04_train.ipynb #c014
-class UnsafeCheckpointError(ValueError):
+class UnsafeCheckpointError(RunFolderError, ValueError):
     "A checkpoint holds objects other than tensors and plain types."
+
+class CheckpointReadError(RunFolderError):
+    "A checkpoint file that is missing, empty, truncated or not a checkpoint."
 
 def load_checkpoint(path: str | Path, # a checkpoint file, e.g. RUN/checkpoints/last.pt
                    ) -> dict:
     "A checkpoint's contents, loaded with `weights_only=True`: tensors and plain types only, so a crafted file cannot run code."
     path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"{path}: no checkpoint there")
-    try: return torch.load(path, map_location='cpu', weights_only=True)
+    if not path.exists(): raise CheckpointReadError(f"{path}: no checkpoint there")
+    if path.stat().st_size == 0: raise CheckpointReadError(f"{path}: the checkpoint is empty (0 bytes)")
+    try: ckpt = torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as e:
         what = re.search(r'Unsupported global: GLOBAL (\S+)', str(e))
+        if not what:   # not a refused global: bytes the unpickler cannot read (it runs nothing either way)
+            raise CheckpointReadError(f"{path}: not a readable checkpoint (damaged: {str(e).splitlines()[0][:120]})") from None
         raise UnsafeCheckpointError(f"{path}: refused to load: it holds objects other than tensors and plain types, which could run "
                                     f"code when loaded ({what[1] if what else 'unsupported pickle content'})") from None
+    except Exception as e:   # RuntimeError, EOFError, IndexError...: whatever a damaged file makes the unpickler raise
+        raise CheckpointReadError(f"{path}: not a readable checkpoint (truncated or not a PyTorch file: "
+                                  f"{type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else 'no details'})") from None
+    if not (isinstance(ckpt, dict) and {'step', 'config', 'state'} <= ckpt.keys()):
+        raise CheckpointReadError(f"{path}: a PyTorch file, but not a dfcvae checkpoint (no step, config and state)")
+    return ckpt
+
+def read_checkpoint(out: Path, # a run folder
+                   ) -> tuple:
+    """(checkpoint, its path) of the newest readable checkpoint of a run folder: last.pt, else prev.pt with a message on
+    stderr; (None, None) when it has none yet. A folder whose checkpoints are all unreadable is a `RunFolderError`."""
+    errors = []
+    for p in (out/CHECKPOINT, out/PREVIOUS):
+        if not p.exists(): continue
+        try: ckpt = load_checkpoint(p)
+        except CheckpointReadError as e: errors.append(str(e)); continue
+        if errors: print(f"{errors[0]}; resuming from {p} (step {ckpt['step']}) instead", file=sys.stderr, flush=True)
+        return ckpt, p
+    if errors: raise RunFolderError(f"{out}: no readable checkpoint ({'; '.join(errors)}); start a new run folder")
+    return None, None
+
+RUN_FILES = {'config.json', 'metrics.jsonl', 'samples', 'checkpoints'}   # what a run folder holds
+
+def remove_orphans(out: Path) -> list:
+    "Delete the temporary files that killed writes left in a run folder (`.NAME.*.tmp`); returns their names."
+    gone = []
+    for d in (out, out/'checkpoints', out/'samples'):
+        for f in (d.glob('.*.tmp') if d.is_dir() else ()):
+            f.unlink(missing_ok=True); gone.append(str(f.relative_to(out)))
+    return gone
+
+def read_config_file(out: Path) -> TrainConfig:
+    "The config of a run folder from its config.json, with a clear error when it is missing or damaged."
+    p = out/'config.json'
+    try: return config_from_dict(json.loads(p.read_text()))
+    except FileNotFoundError: raise RunFolderError(f"{out}: no checkpoint and no config.json: nothing to resume; start a new run folder") from None
+    except (json.JSONDecodeError, TypeError, UnicodeDecodeError, ConfigError) as e:
+        raise RunFolderError(f"{p}: damaged ({type(e).__name__}: {str(e)[:100]}) and there is no checkpoint; start a new run folder") from None
 
 def _jsonable(cfg): return json.loads(json.dumps(asdict(cfg)))
 
@@ -394,7 +478,7 @@ def check_same_config(saved: dict, # the config a checkpoint was made with
     now, saved = _jsonable(cfg), json.loads(json.dumps(saved))
     default = _jsonable(TrainConfig())   # fields a run folder from an older version lacks had these values
     diff = {k: (saved.get(k, default[k]), now[k]) for k in now if k not in EXECUTION and saved.get(k, default[k]) != now[k]}
-    if diff: raise ValueError(f"{where} was made with another config; differing fields (saved, now): {diff}. "
+    if diff: raise RunFolderError(f"{where} was made with another config; differing fields (saved, now): {diff}. "
                               f"Resume with the same settings or start a new run folder")
 
 def default_callbacks(progress: bool = True, # include the progress bar
@@ -418,19 +502,27 @@ def make_trainer(cfg: TrainConfig, # what to train
                  callbacks: list = (), # extra callbacks, or replacements of defaults
                 ) -> Trainer:
     "A trainer for `cfg` in run folder `out`, restored from its checkpoint when resuming, ready to `fit`."
-    out, device = Path(out), get_device(device)
+    out, device, ckpt = Path(out), get_device(device), None
+    if out.exists() and not out.is_dir(): raise RunFolderError(f"{out} is a file: give a folder for the run")
     if resume:
-        ckpt = load_checkpoint(out/CHECKPOINT)
-        check_same_config(ckpt['config'], cfg, out/CHECKPOINT)
+        if not out.is_dir(): raise RunFolderError(f"{out}: no such run folder to resume")
+        remove_orphans(out)
+        ckpt, where = read_checkpoint(out)
+        if ckpt is not None: check_same_config(ckpt['config'], cfg, where)
+        else: print(f"{out}: no checkpoint yet (the run stopped in its first steps): starting from step 0", file=sys.stderr, flush=True)
     elif out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out} is not empty: choose a new run folder, or resume it with resume=True (--resume)")
+        entries = {p.name for p in out.iterdir()}
+        if not entries <= RUN_FILES or read_checkpoint(out)[0] is not None or any((out/'checkpoints').glob('*.pt')):
+            raise RunFolderError(f"{out} is not empty: choose a new run folder, or resume it with resume=True (--resume)")
+        print(f"{out}: reusing it: it holds no checkpoint (a run stopped in its first steps)", file=sys.stderr, flush=True)
+        remove_orphans(out); (out/'metrics.jsonl').unlink(missing_ok=True)
     set_seed(cfg.seed)
     train_ds, held_out = build_data(cfg, 'train'), build_data(cfg, 'val')
     updater = build_updater(cfg, device)
     tr = Trainer(cfg, updater, Batches(train_ds, cfg.bs, seed=cfg.seed, device=device), out, held_out, device,
                  with_defaults(callbacks, progress))
     out.mkdir(parents=True, exist_ok=True)
-    if resume: tr.restore(ckpt)
+    if ckpt is not None: tr.restore(ckpt)
     with atomic_path(out/'config.json') as tmp: tmp.write_text(json.dumps(_jsonable(cfg), indent=1))
     return tr
 
@@ -514,36 +606,48 @@ def config_from_args(args: dict, # the options given, by name (`vars` of `make_p
     given = {k: v for k, v in args.items() if k in {f.name for f in dataclasses.fields(TrainConfig)}}
     if 'resume' in args:
         out = Path(args['resume'])
-        if 'out' in args or 'synthetic' in args: raise SystemExit(f"dfcvae_train: --resume {out} continues that run folder; drop --out and --synthetic")
-        try: saved = config_from_dict(load_checkpoint(out/CHECKPOINT)['config'])
-        except (OSError, ValueError) as e: raise SystemExit(f"dfcvae_train: {e}") from None
+        if 'out' in args or 'synthetic' in args: raise ConfigError(f"--resume {out} continues that run folder; drop --out and --synthetic")
+        if not out.is_dir(): raise RunFolderError(f"--resume {out}: no such run folder")
+        remove_orphans(out)
+        ckpt, _ = read_checkpoint(out)   # the config is the checkpoint's: config.json may be missing or damaged
+        saved = config_from_dict(ckpt['config']) if ckpt is not None else read_config_file(out)
         changed = [k for k, v in given.items() if k not in EXECUTION and v != getattr(saved, k)]
-        if changed: raise SystemExit(f"dfcvae_train: --resume continues {out} as it was trained; {' '.join(map(_option, changed))} would change "
-                                     f"what is trained (allowed with --resume: {' '.join(map(_option, EXECUTION))} --device --quiet)")
-        return dataclasses.replace(saved, **given), out, True
-    if 'out' not in args: raise SystemExit("dfcvae_train: --out DIR is required (or --resume DIR)")
-    if bool(given.get('data')) == ('synthetic' in args): raise SystemExit("dfcvae_train: give exactly one of --data DIR (CelebA) and --synthetic")
+        if changed: raise ConfigError(f"--resume continues {out} as it was trained; {' '.join(map(_option, changed))} would change "
+                                      f"what is trained (allowed with --resume: {' '.join(map(_option, EXECUTION))} --device --quiet)")
+        try: return dataclasses.replace(saved, **given), out, True
+        except ConfigError as e: raise _as_option(e) from None
+    if 'out' not in args: raise ConfigError("--out DIR is required (or --resume DIR)")
+    if bool(given.get('data')) == ('synthetic' in args): raise ConfigError("give exactly one of --data DIR (CelebA) and --synthetic")
     preset = given.pop('preset', 'paper')
     if given.get('loss', PRESETS.get(preset, {}).get('loss', 'feature')) == 'feature' and 'vgg_weights' not in given:
-        raise SystemExit("dfcvae_train: --vgg-weights is required for the feature loss: a VGG19 state_dict file, 'torchvision', or 'random' (tests only)")
+        raise ConfigError("--vgg-weights is required for the feature loss: a VGG19 state_dict file, 'torchvision', or 'random' (tests only)")
     try: return get_config(preset, **given), Path(args['out']), False
-    except ValueError as e: raise SystemExit(f"dfcvae_train: {e}") from None
+    except ConfigError as e: raise _as_option(e) from None
+
+def _as_option(e: ConfigError) -> ConfigError:
+    "A config field's error, told as the option that set it: `--max-steps 0: must be at least 1 (or none)`."
+    if e.field is None: return e
+    v = ','.join(map(str, e.value)) if isinstance(e.value, tuple) else e.value
+    return ConfigError(f"{_option(e.field)} {v}: {e.why}", e.field, e.why, e.value)
 
 def cli_train(argv: list | None = None, # the arguments (default: sys.argv[1:])
              ) -> Trainer:
-    "Train as `dfcvae_train` does with `argv` and return the trainer; a mistake in the options ends with one line (SystemExit)."
+    "Train as `dfcvae_train` does with `argv` and return the trainer; every option is checked before anything is written."
     args = vars(make_parser().parse_args(argv))
     cfg, out, resume = config_from_args(args)
-    try: tr = make_trainer(cfg, out, resume, args.get('device'), progress=not args.get('quiet', False))
-    except (OSError, ValueError) as e: raise SystemExit(f"dfcvae_train: {e}") from None
-    return tr.fit()
+    return make_trainer(cfg, out, resume, args.get('device'), progress=not args.get('quiet', False)).fit()
 
 def main(argv: list | None = None, # the arguments (default: sys.argv[1:])
         ):
-    "The `dfcvae_train` console script; after SIGINT or SIGTERM it exits with 130 or 143, the checkpoint saved."
+    """The `dfcvae_train` console script. An expected failure (a `DfcvaeError`: bad option, data, weights or run folder, a
+    full disk, a non-finite loss) prints one line `dfcvae_train: error: ...` and exits with 2 (an option) or 1, with no
+    traceback; anything else is a bug and shows its traceback. After SIGINT or SIGTERM it exits with 130 or 143, the
+    checkpoint saved."""
     try: tr = cli_train(argv)
     except KeyboardInterrupt:   # before training began, or a second signal
         print("dfcvae_train: interrupted", file=sys.stderr); raise SystemExit(130) from None
+    except DfcvaeError as e:
+        print(f"dfcvae_train: error: {e}", file=sys.stderr, flush=True); raise SystemExit(2 if isinstance(e, ConfigError) else 1) from None
     if tr.stopped_by: raise SystemExit(128 + signal.Signals[tr.stopped_by])
 
 # %% ../nbs/04_train.ipynb #c026
