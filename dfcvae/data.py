@@ -4,21 +4,23 @@
 
 # %% ../nbs/01_data.ipynb #c002
 from __future__ import annotations
-import os, json, zlib, hashlib, warnings, time
+import os, sys, json, zlib, errno, fcntl, shutil, signal, hashlib, threading, warnings, time
 from dataclasses import dataclass
 from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
+import PIL
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
-from .core import atomic_path, show_images
+from .core import atomic_path, show_images, DataError, WriteError, write_error, _fsync, _UMASK
 
 # %% auto #0
 __all__ = ['ALIGNED_SIZE', 'CROPS', 'CACHE_VERSION', 'SPLITS', 'SYNTHETIC_ATTRS', 'crop_box', 'BadImageError', 'load_face',
-           'CelebAFormatError', 'read_attributes', 'read_partition', 'read_identities', 'read_landmarks',
-           'make_celeba_fixture', 'CelebAIndex', 'read_celeba', 'default_cache_dir', 'cache_key', 'build_cache',
-           'effective_split', 'FaceData', 'CelebA', 'draw_faces', 'SyntheticFaces', 'Batches', 'face_data']
+           'CelebAFormatError', 'DataNotFoundError', 'read_attributes', 'read_partition', 'read_identities',
+           'read_landmarks', 'make_celeba_fixture', 'CelebAIndex', 'read_celeba', 'default_cache_dir', 'cache_key',
+           'build_cache', 'effective_split', 'FaceData', 'CelebA', 'draw_faces', 'SyntheticFaces', 'Batches',
+           'face_data']
 
 # %% ../nbs/01_data.ipynb #c005
 ALIGNED_SIZE = (178, 218)  # (width, height) of CelebA's img_align_celeba images, the frame crops are defined in
@@ -42,7 +44,7 @@ def crop_box(crop: str | tuple, # a name in `CROPS` or an (x, y, w, h) box in th
     return (x * sx, y * sy, (x + w) * sx, (y + h) * sy)
 
 # %% ../nbs/01_data.ipynb #c008
-class BadImageError(ValueError):
+class BadImageError(DataError):
     "An image file that cannot be decoded."
 
 def load_face(path: str | Path, # an aligned CelebA image at any resolution
@@ -61,12 +63,19 @@ def load_face(path: str | Path, # an aligned CelebA image at any resolution
     return np.asarray(out, dtype=np.uint8).transpose(2, 0, 1).copy()
 
 # %% ../nbs/01_data.ipynb #c010
-class CelebAFormatError(ValueError):
+class CelebAFormatError(DataError):
     "A CelebA annotation file, or the image folder, does not have the official layout."
 
+class DataNotFoundError(DataError, FileNotFoundError):
+    "A data folder or annotation file that is not there."
+
 def _lines(path: Path) -> list[str]:
-    if not path.is_file(): raise FileNotFoundError(f"{path}: file not found (the official CelebA layout has it next to img_align_celeba/)")
-    lines = path.read_text(encoding='utf-8', errors='strict').splitlines()  # splitlines handles CRLF and LF
+    if not path.is_file(): raise DataNotFoundError(f"{path}: file not found (the official CelebA layout has it next to img_align_celeba/)")
+    try: lines = path.read_bytes().decode('utf-8').splitlines()  # splitlines handles CRLF and LF
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[:e.start].count(b'\n') + 1
+        raise CelebAFormatError(f"{path}, line {line}: not UTF-8 text (byte {path.read_bytes()[e.start]:#04x}); the official files are plain "
+                                f"ASCII: convert it, e.g. iconv -f latin1 -t utf-8") from None
     while lines and not lines[-1].strip(): lines.pop()
     return lines
 
@@ -97,6 +106,9 @@ def read_attributes(path: str | Path, # list_attr_celeba.txt
     "Image names, attribute names and the boolean `N x A` attribute table of `list_attr_celeba.txt`."
     path = Path(path); lines = _lines(path)
     if len(lines) < 2: raise CelebAFormatError(f"{path}: expected a count line and a line of attribute names")
+    if not lines[0].strip().isdigit():
+        raise CelebAFormatError(f"{path}, line 1: expected the number of images, found {lines[0][:80]!r}; the official file starts with "
+                                "a count line, then a line of the 40 attribute names")
     attr_names = lines[1].split()
     if len(set(attr_names)) != len(attr_names): raise CelebAFormatError(f"{path}, line 2: attribute names repeat")
     def parse(vals):
@@ -185,9 +197,9 @@ def read_celeba(root: str | Path, # folder with img_align_celeba/ and the annota
                ) -> CelebAIndex:
     "Read and cross-check a CelebA folder in the official layout."
     root = Path(root).expanduser()
-    if not root.is_dir(): raise FileNotFoundError(f"{root}: CelebA folder not found; point --data / DFCVAE_DATA at the folder that holds img_align_celeba/ and list_attr_celeba.txt")
+    if not root.is_dir(): raise DataNotFoundError(f"{root}: CelebA folder not found; point --data / DFCVAE_DATA at the folder that holds img_align_celeba/ and list_attr_celeba.txt")
     imgdir = root/'img_align_celeba'
-    if not imgdir.is_dir(): raise FileNotFoundError(f"{imgdir}: image folder not found; the official layout has img_align_celeba/ inside {root}")
+    if not imgdir.is_dir(): raise DataNotFoundError(f"{imgdir}: image folder not found; the official layout has img_align_celeba/ inside {root}")
     fnames, attr_names, attrs = read_attributes(root/'list_attr_celeba.txt')
     pnames, split = read_partition(root/'list_eval_partition.txt')
     _check_same(root/'list_eval_partition.txt', pnames, fnames)
@@ -204,17 +216,39 @@ def read_celeba(root: str | Path, # folder with img_align_celeba/ and the annota
     return CelebAIndex(root, fnames, attr_names, attrs, split, identity, landmarks)
 
 # %% ../nbs/01_data.ipynb #c021
-CACHE_VERSION = 1  # bump when the cache layout or resize method changes
+CACHE_VERSION = 2  # bump when the cache layout or the decoding (load_face) changes
 
 def default_cache_dir() -> Path:
     "Where decoded caches live: `$DFCVAE_CACHE`, else `~/.cache/dfcvae`."
     return Path(os.environ.get('DFCVAE_CACHE', Path.home()/'.cache'/'dfcvae')).expanduser()
 
 def cache_key(imgdir: Path, fnames: list, crop, size: int) -> str:
-    "A hash of everything the decoded array depends on: file names and sizes, crop box, output size, cache version."
-    h = hashlib.sha1(json.dumps([CACHE_VERSION, list(CROPS[crop]) if isinstance(crop, str) else list(crop), size]).encode())
-    for f in fnames: h.update(f'{f}:{os.stat(imgdir/f).st_size};'.encode())
+    """A hash of everything the decoded array depends on: the resolved folder, each file's name, size and modification
+    time, the crop box, the output size, and the decoder's version (`CACHE_VERSION`, Pillow's)."""
+    box = list(CROPS[crop]) if isinstance(crop, str) else list(crop)
+    h = hashlib.sha1(json.dumps([CACHE_VERSION, PIL.__version__, str(Path(imgdir).resolve()), box, size]).encode())
+    for f in fnames: st = os.stat(imgdir/f); h.update(f'{f}:{st.st_size}:{st.st_mtime_ns};'.encode())
     return h.hexdigest()[:20]
+
+class _Interrupted(BaseException):
+    "A signal arrived during a cache build (it is delivered again once the temporary file is gone)."
+
+def _remove_orphans(cache_dir: Path) -> list:
+    "Delete the temporary files of builds that were killed (no process holds their lock); returns their names."
+    gone = []
+    for f in cache_dir.glob('.faces-*.tmp'):
+        try: fd = os.open(f, os.O_RDONLY)
+        except FileNotFoundError: continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)   # a live build holds it: leave it
+            f.unlink(missing_ok=True); gone.append(f.name)
+        except BlockingIOError: pass
+        finally: os.close(fd)
+    return gone
+
+def _skipped_warning(imgdir, bad: dict, listing: Path, first: bool) -> str:
+    head = f"{imgdir}: {len(bad)} image(s) could not be decoded and are skipped (with their annotation rows); the list is in {listing}"
+    return head + (': ' + '; '.join(list(bad.values())[:10]) + (' ...' if len(bad) > 10 else '') if first else '')
 
 def build_cache(imgdir: str | Path, # folder of aligned images
                 fnames: list, # the images, in order
@@ -229,33 +263,63 @@ def build_cache(imgdir: str | Path, # folder of aligned images
     if on_bad_image not in ('skip', 'raise'): raise ValueError(f"on_bad_image={on_bad_image!r}: use 'skip' or 'raise'")
     imgdir = Path(imgdir); cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     key = cache_key(imgdir, fnames, crop, size)
-    npy, rec_path = cache_dir/f'faces-{key}.npy', cache_dir/f'faces-{key}.json'
+    npy, rec_path, listing = (cache_dir/f'faces-{key}{s}' for s in ('.npy', '.json', '.skipped.txt'))
     if rec_path.exists() and npy.exists():
         rec = json.loads(rec_path.read_text())
         arr = np.load(npy, mmap_mode='r')
         if rec.get('key') == key and arr.shape == (len(fnames), 3, size, size):
+            if rec['bad']: warnings.warn(_skipped_warning(imgdir, dict.fromkeys(rec['bad']), listing, first=False))
             rec['reused'] = True
             return arr, _ok_mask(fnames, rec['bad']), rec
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    try: cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise write_error(cache_dir, e) from None
+    _remove_orphans(cache_dir)
+    shape = (len(fnames), 3, size, size)
+    need, free = int(np.prod(shape)) + 4096, shutil.disk_usage(cache_dir).free
+    if need > free:
+        raise WriteError(f"{cache_dir}: not enough free space for the decoded cache of {len(fnames)} faces at {size}x{size}: it needs "
+                         f"{need / 2**20:,.0f} MB and {free / 2**20:,.0f} MB are free; free some space or set DFCVAE_CACHE to a folder on another disk")
     bad, t0 = {}, time.perf_counter()
     def work(i):
         try: return i, load_face(imgdir/fnames[i], crop, size)
         except BadImageError as e:
             if on_bad_image == 'raise': raise
             return i, e
-    with atomic_path(npy) as tmp:
-        out = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=(len(fnames), 3, size, size))
-        with ThreadPoolExecutor(workers or os.cpu_count()) as ex:
-            for i, r in tqdm(ex.map(work, range(len(fnames))), total=len(fnames), disable=not progress,
-                             desc=f'decoding {len(fnames)} faces to {size}x{size}', leave=False):
-                if isinstance(r, BadImageError): bad[fnames[i]] = str(r); out[i] = 0
-                else: out[i] = r
+    tmp = cache_dir/f'.faces-{key}.npy.{os.getpid()}.{threading.get_ident()}.tmp'
+    main = threading.current_thread() is threading.main_thread()
+    def interrupted(signum, frame): raise _Interrupted(signum)
+    old = {s: signal.signal(s, interrupted) for s in (signal.SIGTERM, signal.SIGHUP)} if main else {}
+    fd = ex = None
+    try:
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)   # ours while we write: a later build will not take it for an orphan
+        out = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=shape)
+        try: os.posix_fallocate(fd, 0, os.path.getsize(tmp))   # reserve the blocks: a full disk fails here, not as a bus error mid-write
+        except OSError as e: raise write_error(npy, e) from None
+        ex = ThreadPoolExecutor(workers or os.cpu_count())
+        for i, r in tqdm(ex.map(work, range(len(fnames))), total=len(fnames), disable=not progress,
+                         desc=f'decoding {len(fnames)} faces to {size}x{size}', leave=False):
+            if isinstance(r, BadImageError): bad[fnames[i]] = str(r); out[i] = 0
+            else: out[i] = r
         out.flush(); del out
+        os.fsync(fd); os.chmod(tmp, 0o666 & ~_UMASK); os.replace(tmp, npy); _fsync(cache_dir)
+    except _Interrupted as e:
+        for s, h in old.items(): signal.signal(s, h)
+        old = {}
+        tmp.unlink(missing_ok=True)
+        os.kill(os.getpid(), e.args[0])   # the signal's normal course (by default the process ends), now that nothing is left behind
+        raise KeyboardInterrupt(f"signal {e.args[0]} during the cache build") from None
+    finally:
+        if ex is not None: ex.shutdown(wait=True, cancel_futures=True)
+        for s, h in old.items(): signal.signal(s, h)
+        if fd is not None: os.close(fd)
+        tmp.unlink(missing_ok=True)
+    if bad:
+        with atomic_path(listing) as t: t.write_text(''.join(f"{name}\t{why}\n" for name, why in sorted(bad.items())))
     rec = dict(key=key, imgdir=str(imgdir), n=len(fnames), crop=crop, size=size, bad=sorted(bad),
                seconds=round(time.perf_counter() - t0, 2), version=CACHE_VERSION)
-    with atomic_path(rec_path) as tmp: tmp.write_text(json.dumps(rec, indent=1))
-    if bad: warnings.warn(f"{imgdir}: {len(bad)} image(s) could not be decoded and are skipped (with their annotation rows): "
-                          + '; '.join(list(bad.values())[:10]) + (' ...' if len(bad) > 10 else ''))
+    with atomic_path(rec_path) as t: t.write_text(json.dumps(rec, indent=1))
+    if bad: warnings.warn(_skipped_warning(imgdir, bad, listing, first=True))
     rec['reused'] = False
     return np.load(npy, mmap_mode='r'), _ok_mask(fnames, rec['bad']), rec
 

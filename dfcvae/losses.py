@@ -4,12 +4,13 @@
 
 # %% ../nbs/03_losses.ipynb #c002
 from __future__ import annotations
-import os, warnings
+import os, pickle, warnings
 from pathlib import Path
 import torch
 from torch import nn
 import torchvision
 from .model import VAEOutput
+from .core import WeightsError, ConfigError
 
 # %% auto #0
 __all__ = ['VGG19_BLOCKS', 'VGG19_LAYERS', 'LAYER_SETS', 'CAFFE_MEAN_BGR', 'IMAGENET_MEAN', 'IMAGENET_STD', 'REDUCTIONS',
@@ -45,7 +46,7 @@ class VGGFeatures(nn.Module):
                 ):
         super().__init__()
         bad = [l for l in layers if l not in VGG19_LAYERS]
-        if bad: raise ValueError(f"unknown VGG19 layer(s) {bad}; names look like relu1_1 ... relu5_4")
+        if bad: raise ConfigError(f"unknown VGG19 layer(s) {bad}; names look like relu1_1 ... relu5_4")
         self.layers = tuple(sorted(layers, key=VGG19_LAYERS.get))
         last = VGG19_LAYERS[self.layers[-1]]
         if weights == 'torchvision':
@@ -60,7 +61,7 @@ class VGGFeatures(nn.Module):
             convention = convention or 'torchvision'
         elif weights != 'torchvision':
             if convention not in ('caffe', 'torchvision'):
-                raise ValueError(f"weights file {weights}: say its input convention, convention='caffe' (BGR, 0-255, mean-subtracted) or 'torchvision'")
+                raise WeightsError(f"weights file {weights}: say its input convention, convention='caffe' (BGR, 0-255, mean-subtracted) or 'torchvision' (--vgg-convention)")
             self._load_file(feats, Path(weights), last)
         if convention not in ('caffe', 'torchvision'): raise ValueError(f"convention={convention!r}: use 'caffe' or 'torchvision'")
         self.features, self.convention, self.weights = feats, convention, str(weights)
@@ -75,14 +76,21 @@ class VGGFeatures(nn.Module):
 
     @staticmethod
     def _load_file(feats, path, last):
-        if not path.is_file(): raise FileNotFoundError(f"{path}: VGG19 weights file not found")
-        sd = torch.load(path, map_location='cpu', weights_only=True)
+        if not path.is_file(): raise WeightsError(f"{path}: VGG19 weights file not found")
+        try: sd = torch.load(path, map_location='cpu', weights_only=True)
+        except pickle.UnpicklingError as e:
+            if 'Unsupported global' in str(e): raise WeightsError(f"{path}: refused to load: it holds objects other than tensors, which could run code") from None
+            raise WeightsError(f"{path}: not a PyTorch weights file (give a VGG19 state_dict saved with torch.save)") from None
+        except Exception as e:   # what a truncated or foreign file makes the loader raise (RuntimeError, EOFError, KeyError...)
+            raise WeightsError(f"{path}: not a PyTorch weights file, or a damaged one ({type(e).__name__}); give a VGG19 state_dict saved with torch.save") from None
+        if not (isinstance(sd, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in sd.items())):
+            raise WeightsError(f"{path}: a PyTorch file, but not a state_dict of tensors by name (features.0.weight, ...)")
         sd = {k.removeprefix('features.'): v for k, v in sd.items()}
         need = {f'{i}.{p}' for i, m in enumerate(feats) if isinstance(m, nn.Conv2d) for p in ('weight', 'bias')}
         missing = sorted(need - sd.keys(), key=lambda k: int(k.split('.')[0]))
         if missing:
             names = sorted({vgg19_layer_names()[int(k.split('.')[0])] for k in missing}, key=VGG19_LAYERS.get)
-            raise ValueError(f"{path}: these layers are missing from the weights: {names}; the file covers too few layers "
+            raise WeightsError(f"{path}: these layers are missing from the weights: {names}; the file covers too few layers "
                              f"for {vgg19_layer_names()[last]} (use shallower layers or a fuller VGG19 file)")
         feats.load_state_dict({k: sd[k] for k in need})
 
