@@ -109,6 +109,7 @@ def test_committed_notebooks_are_clean():
         assert 'widgets' not in d['metadata'], f"{nb.name}: widget state saved in its metadata (a dead widget)"
         for i, c in enumerate(d['cells']):
             assert c.get('id'), f"{nb.name}: cell {i} has no id"
+            assert 'execution' not in c['metadata'], f"{nb.name}: cell {i} carries execution timestamps (run nbdev_clean)"
             for o in c.get('outputs', []):
                 assert o['output_type'] != 'error' and o.get('name') != 'stderr', f"{nb.name}: cell {i} has {o['output_type']} {o.get('name', '')} output"
                 assert 'application/vnd.jupyter.widget-view+json' not in o.get('data', {}), f"{nb.name}: cell {i} shows a dead widget"
