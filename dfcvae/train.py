@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_train.ipynb #c002
 from __future__ import annotations
-import os, sys, io, re, ast, json, math, time, errno, pickle, zipfile, signal, inspect, tokenize, linecache, warnings, argparse, dataclasses, contextlib, threading
+import os, sys, io, re, ast, json, math, time, errno, functools, platform, pickle, zipfile, signal, inspect, tokenize, linecache, warnings, argparse, dataclasses, contextlib, threading
 from dataclasses import dataclass, asdict
 from pathlib import Path
 from typing import Callable
@@ -18,17 +18,18 @@ from .model import VAE
 from .losses import VGGFeatures, FeaturePerceptualLoss, PixelLoss, LAYER_SETS, VGG19_LAYERS
 
 # %% auto #0
-__all__ = ['CHOICES', 'EXECUTION', 'PRESETS', 'MODELS', 'EVENTS', 'CHECKPOINT', 'PREVIOUS', 'RUN_FILES', 'RUN_OPTIONS',
-           'TrainConfig', 'get_config', 'build_data', 'build_loss', 'forward_context', 'VAEUpdater', 'ModelSpec',
-           'register_model', 'vae_model', 'vae_updater', 'model_spec', 'build_model', 'build_updater', 'CancelFit',
-           'Callback', 'Trainer', 'NonFiniteLoss', 'last_good', 'LRSchedule', 'NonFiniteGuard', 'MetricsLog',
-           'ProgressBar', 'Checkpoint', 'SampleGrids', 'SignalStop', 'UnsafeCheckpointError', 'CheckpointReadError',
-           'load_checkpoint', 'read_checkpoint', 'remove_orphans', 'read_config_file', 'config_from_dict',
-           'check_same_config', 'default_callbacks', 'with_defaults', 'make_trainer', 'train', 'load_run', 'field_help',
-           'make_parser', 'config_from_args', 'cli_train', 'main', 'read_metrics', 'plot_losses']
+__all__ = ['CHOICES', 'EXECUTION', 'PRESETS', 'CPU_FLAGS', 'MODELS', 'EVENTS', 'CHECKPOINT', 'PREVIOUS', 'RUN_FILES',
+           'RUN_OPTIONS', 'TrainConfig', 'get_config', 'build_data', 'build_loss', 'resolve_precision',
+           'forward_context', 'VAEUpdater', 'ModelSpec', 'register_model', 'vae_model', 'vae_updater', 'model_spec',
+           'build_model', 'build_updater', 'CancelFit', 'Callback', 'Trainer', 'NonFiniteLoss', 'last_good',
+           'LRSchedule', 'NonFiniteGuard', 'MetricsLog', 'ProgressBar', 'Checkpoint', 'SampleGrids', 'SignalStop',
+           'UnsafeCheckpointError', 'CheckpointReadError', 'load_checkpoint', 'read_checkpoint', 'execution_record',
+           'describe_execution', 'remove_orphans', 'read_config_file', 'config_from_dict', 'check_same_config',
+           'default_callbacks', 'with_defaults', 'make_trainer', 'train', 'load_run', 'field_help', 'make_parser',
+           'config_from_args', 'cli_train', 'main', 'read_metrics', 'plot_losses']
 
 # %% ../nbs/04_train.ipynb #c005
-CHOICES = dict(kl_reduction=('mean', 'sum'), precision=('fp32', 'bf16'), vgg_convention=('caffe', 'torchvision'))  # allowed values
+CHOICES = dict(kl_reduction=('mean', 'sum'), precision=('auto', 'fp32', 'bf16'), vgg_convention=('caffe', 'torchvision'))  # allowed values
 
 @dataclass
 class TrainConfig:
@@ -64,8 +65,8 @@ class TrainConfig:
     # bookkeeping
     n_grid: int = 32                 # images in the per-epoch sample and reconstruction grids
     # execution (may change when a run is resumed; they do not change what is trained)
-    precision: str = 'fp32'          # 'fp32', or 'bf16': bfloat16 autocast of the forward passes (weights, optimiser and loss sums stay fp32)
-    channels_last: bool = False      # NHWC memory layout for images and convolutions (faster with oneDNN on CPU and on GPUs)
+    precision: str = 'auto'          # 'auto' (bf16 where the device runs it natively, else fp32), 'fp32', or 'bf16': bfloat16 autocast of the forward passes (weights, optimiser and loss sums stay fp32)
+    channels_last: bool = True       # NHWC memory layout for images and convolutions (faster with oneDNN on CPU and on GPUs); --no-channels-last for NCHW
     checkpoint_every: int = 100      # optimiser steps between checkpoints (also at each epoch's end, at the end and when stopped)
 
     def __post_init__(self):
@@ -144,9 +145,34 @@ def build_loss(cfg: TrainConfig) -> nn.Module:
     return FeaturePerceptualLoss(vgg, cfg.alpha, cfg.beta, cfg.kl_reduction)
 
 # %% ../nbs/04_train.ipynb #c010
+CPU_FLAGS = Path('/proc/cpuinfo')   # where the CPU's instruction-set flags are read (Linux)
+
+@functools.lru_cache(maxsize=None)
+def _cpu_bf16(flags_file: Path = CPU_FLAGS) -> str | None:
+    "The native bfloat16 instructions this CPU has ('AMX' or 'AVX-512 BF16'), or None (also where the flags cannot be read)."
+    try: text = flags_file.read_text(errors='replace')
+    except OSError: return None
+    flags = set(next((l.split(':', 1)[1] for l in text.splitlines() if l.startswith('flags')), '').split())
+    return 'AMX' if 'amx_bf16' in flags else 'AVX-512 BF16' if 'avx512_bf16' in flags else None
+
+def resolve_precision(precision: str, # 'auto', 'fp32' or 'bf16'
+                      device, # where the run computes
+                     ) -> tuple:
+    "(the precision a run computes in, why): 'auto' is bf16 where the device runs it natively (CUDA with bf16, CPUs with AMX or AVX-512 BF16), else fp32."
+    if precision != 'auto': return precision, 'asked for'
+    device = torch.device(device)
+    if device.type == 'cuda':
+        if torch.cuda.is_bf16_supported(including_emulation=False): return 'bf16', f'auto: {torch.cuda.get_device_name(device)} runs bf16 natively'
+        return 'fp32', f'auto: {torch.cuda.get_device_name(device)} has no native bf16'
+    if device.type == 'cpu':
+        isa = _cpu_bf16()
+        return ('bf16', f'auto: this CPU has {isa}') if isa else ('fp32', 'auto: this CPU has neither AMX nor AVX-512 BF16')
+    return 'fp32', f'auto: no native bf16 autocast on {device.type}'
+
 def forward_context(cfg: TrainConfig, device):
-    "The context the forward passes of an update run in: bfloat16 autocast when `cfg.precision == 'bf16'`, else nothing."
-    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16) if cfg.precision == 'bf16' else contextlib.nullcontext()
+    "The context the forward passes of an update run in: bfloat16 autocast when the config's precision resolves to bf16 on `device`, else nothing."
+    if resolve_precision(cfg.precision, device)[0] != 'bf16': return contextlib.nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
 
 class VAEUpdater:
     "One optimiser update of a VAE on a batch: forward, loss, backward, Adam step; returns the loss terms."
@@ -333,7 +359,9 @@ class MetricsLog(Callback):
 class ProgressBar(Callback):
     "A tqdm bar over the run's updates, showing the first loss terms."
     order = 10
-    def before_fit(self, tr): self.bar = tqdm(total=tr.total, initial=tr.step, desc=tr.out.name)
+    def before_fit(self, tr):
+        if getattr(tr, 'execution', None): tqdm.write(f"{tr.out.name}: {describe_execution(tr.execution)}")
+        self.bar = tqdm(total=tr.total, initial=tr.step, desc=tr.out.name)
     def after_step(self, tr): self.bar.update(1); self.bar.set_postfix({k: f'{v:.4g}' for k, v in list(tr.terms.items())[:4]})
     def after_fit(self, tr):
         if getattr(self, 'bar', None): self.bar.close()
@@ -446,7 +474,23 @@ def read_checkpoint(out: Path, # a run folder
     if errors: raise RunFolderError(f"{out}: no readable checkpoint ({'; '.join(errors)}); start a new run folder")
     return None, None
 
-RUN_FILES = {'config.json', 'metrics.jsonl', 'samples', 'checkpoints'}   # what a run folder holds
+RUN_FILES = {'config.json', 'metrics.jsonl', 'execution.jsonl', 'samples', 'checkpoints'}   # what a run folder holds
+
+def execution_record(cfg: TrainConfig, # the run's config
+                     device, # where it computes
+                     step: int = 0, # the step it starts from (0, or a resumed checkpoint's)
+                    ) -> dict:
+    "How a (re)start of a run computes: precision asked and used (and why), layout, device, threads, versions; one line of execution.jsonl."
+    used, why = resolve_precision(cfg.precision, device)
+    device = torch.device(device)
+    return dict(step=step, precision=cfg.precision, precision_used=used, precision_why=why, channels_last=cfg.channels_last,
+                device=str(device), device_name=torch.cuda.get_device_name(device) if device.type == 'cuda' else platform.processor() or platform.machine(),
+                threads=torch.get_num_threads(), torch=torch.__version__, time=round(time.time(), 3))
+
+def describe_execution(rec: dict) -> str:
+    "One line for the user: `precision bf16 (auto: this CPU has AMX), channels-last, cpu, 2 threads`."
+    return (f"precision {rec['precision_used']} ({rec['precision_why']}), {'channels-last' if rec['channels_last'] else 'NCHW'}, "
+            f"{rec['device']}, {rec['threads']} threads")
 
 def remove_orphans(out: Path) -> list:
     "Delete the temporary files that killed writes left in a run folder (`.NAME.*.tmp`); returns their names."
@@ -524,6 +568,10 @@ def make_trainer(cfg: TrainConfig, # what to train
     out.mkdir(parents=True, exist_ok=True)
     if ckpt is not None: tr.restore(ckpt)
     with atomic_path(out/'config.json') as tmp: tmp.write_text(json.dumps(_jsonable(cfg), indent=1))
+    tr.execution = execution_record(cfg, device, tr.step)   # appended: one line per start, so a resumed run keeps its history
+    log = out/'execution.jsonl'
+    before = log.read_text() if log.exists() else ''
+    with atomic_path(log) as tmp: tmp.write_text(before + json.dumps(tr.execution) + '\n')
     return tr
 
 def train(cfg: TrainConfig, # what to train
