@@ -1,41 +1,58 @@
-"""Benchmark of one full DFC-VAE training step (the `paper` preset: batch 64, 64x64, VGG19 relu1_2/relu2_1/relu3_1).
+"""Benchmark of one full DFC-VAE training step (the `paper` preset: batch 64, 64x64, VGG19 relu1_2/relu2_1/relu3_1),
+against the step of the closest PyTorch peer (toshikwa/vae.pytorch, re-implemented in `peers.py`), in the same run.
 
-    python benchmarks/bench_train_step.py [--device cpu|cuda] [--iters 10] [--variants eager,cl,bf16,bf16_cl,compile,compile_bf16_cl]
+    python benchmarks/bench_train_step.py [--device cpu|cuda] [--iters 10] [--variants toshikwa,default,fp32,...]
+    python benchmarks/bench_train_step.py --scaling [--batch-sizes 16,32,64,128,256] [--threads 1,2]
 
-For each variant, in a fresh process: median seconds per step (after warm-up), images/s, achieved GFLOP/s and its share of
-the peak measured in the same run, and peak memory (CPU: the resident-set high-water mark of the variant's
-process, Python and torch included; CUDA: torch.cuda.max_memory_allocated). The FLOPs of one step (forward and backward of the VAE, the loss
-network on both images, its backward to the reconstruction) come from the layer shapes through torch's own
-`torch.utils.flop_counter.FlopCounterMode`, counted once in fp32 eager mode; every variant does the same arithmetic.
-The peak is a large VGG-like convolution (256 -> 256 channels, 3x3, 32x32 maps, batch 64, forward) timed in the same
-precision and memory layout as the variant. Variants:
+Each variant runs in a fresh process, interleaved with the others `--rounds` times (this machine is shared, so the
+variants see the same noise), and reports: the median seconds per step (after warm-up), images/s, achieved GFLOP/s and
+its share of the convolution peak measured in the same process (a 256 -> 256 3x3 convolution, 32x32 maps, batch 64, in the
+variant's precision and layout), the first step (compilation included), and peak memory (CPU: the process's
+resident-set high-water mark, Python and torch included; CUDA: torch.cuda.max_memory_allocated). The FLOPs of a step
+come from torch's `FlopCounterMode`, counted once per model in fp32 (every dfcvae variant does the same arithmetic).
 
-    eager            fp32, NCHW
-    cl               fp32, channels-last (NHWC)
-    bf16             bfloat16 autocast of the forward passes (weights and optimiser fp32)
-    bf16_cl          bfloat16 autocast + channels-last (what `--precision bf16 --channels-last` trains with)
-    compile          torch.compile of model + loss (fp32); compile time reported separately
-    compile_bf16_cl  torch.compile + bf16 + channels-last
+Variants:
+
+    toshikwa      the peer's step as its code runs it: its VAE, its VGG19 loss (all of vgg19.features, conv1_1 .. pool5,
+                  on both images, although its loss reads only relu1_1, relu2_1, relu3_1), Adam, fp32, NCHW
+    toshikwa_cut  the same with the loss network cut after relu3_1: the fairer comparison of the remaining work
+    default     what `dfcvae_train` does with no execution option: precision='auto' (bf16 where native), channels-last
+    fp32        --precision fp32 (channels-last)
+    fp32_nchw   --precision fp32 --no-channels-last (the default before this benchmark's work)
+    bf16        --precision bf16 (channels-last)
+    compile     the default with --compile (torch.compile; the first step includes compilation)
 
 The loss network has random weights by default (the arithmetic does not depend on them); --vgg-weights FILE uses a file.
-Numbers are medians; the machine may be shared, so run it alone and quote ratios.
+Numbers are medians; quote ratios measured in one run.
 """
 import argparse, contextlib, json, os, resource, statistics, subprocess, sys, time, warnings
 import torch
 
-VARIANTS = ['eager', 'cl', 'bf16', 'bf16_cl', 'compile', 'compile_bf16_cl']
+VARIANTS = {
+    'toshikwa': None,       # their step as written: all of vgg19.features on both images
+    'toshikwa_cut': None,   # their step with the loss network cut after relu3_1, as ours is (their code does not cut it)
+    'default': dict(),
+    'fp32': dict(precision='fp32'),
+    'fp32_nchw': dict(precision='fp32', channels_last=False),
+    'bf16': dict(precision='bf16'),
+    'compile': dict(compile=True),
+}
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def build(device, variant, vgg_weights):
+def build(device, variant, vgg_weights, bs):
+    "(step, config or None): a callable making one optimiser update on a batch, as the variant trains."
+    if variant.startswith('toshikwa'):
+        sys.path.insert(0, HERE)
+        from peers import PEERS
+        return PEERS['toshikwa'](device, vgg_weights, truncate_vgg=variant == 'toshikwa_cut'), None
     from dfcvae.train import get_config, build_updater
-    cl, bf16 = 'cl' in variant.split('_'), 'bf16' in variant
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        cfg = get_config('paper', vgg_weights=vgg_weights, precision='bf16' if bf16 else 'fp32', channels_last=cl)
-        step = build_updater(cfg, device)   # one optimiser update per call
-    if variant.startswith('compile'):   # the step object is unchanged; its model and loss become compiled modules
-        step.model, step.loss = torch.compile(step.model), torch.compile(step.loss)
-    return step, cl, bf16
+        cfg = get_config('paper', vgg_weights=vgg_weights, bs=bs, **VARIANTS[variant])
+        up = build_updater(cfg, device)
+    if cfg.compile: up.compile()
+    return up, cfg
 
 
 def sync(device):
@@ -57,20 +74,29 @@ def peak_gflops(device, cl, bf16, iters=10):
     return flops / statistics.median(times) / 1e9
 
 
-def step_flops(device, vgg_weights):
+def step_flops(device, variant, vgg_weights, bs):
+    "FLOPs of one step of `variant` (fp32, NCHW, eager: the same arithmetic as its faster forms)."
     from torch.utils.flop_counter import FlopCounterMode
-    step, _, _ = build(device, 'eager', vgg_weights)
-    x = torch.rand(64, 3, 64, 64, device=device)
+    base = variant if variant.startswith('toshikwa') else 'fp32_nchw'
+    step, _ = build(device, base, vgg_weights, bs)
+    x = torch.rand(bs, 3, 64, 64, device=device)
     with FlopCounterMode(display=False) as fc: step(x)
     return fc.get_total_flops()
 
 
-def run_variant(device, variant, iters, vgg_weights):
+def run_variant(device, variant, iters, vgg_weights, bs, threads):
+    "One variant in this process: its timings, memory and the peak in its precision and layout (a dict)."
+    if threads: torch.set_num_threads(threads)
     device = torch.device(device)
-    x = torch.rand(64, 3, 64, 64, device=device)
+    x = torch.rand(bs, 3, 64, 64, device=device)
     t = time.perf_counter()
-    step, cl, bf16 = build(device, variant, vgg_weights)
-    if cl: x = x.contiguous(memory_format=torch.channels_last)
+    step, cfg = build(device, variant, vgg_weights, bs)
+    bf16 = False
+    if cfg is not None:
+        from dfcvae.train import resolve_precision
+        bf16 = resolve_precision(cfg.precision, device)[0] == 'bf16'
+        if cfg.channels_last: x = x.contiguous(memory_format=torch.channels_last)
+    cl = cfg is not None and cfg.channels_last
     if device.type == 'cuda': torch.cuda.reset_peak_memory_stats()
     step(x); sync(device); first = time.perf_counter() - t            # includes compilation for compiled variants
     step(x); sync(device)
@@ -79,39 +105,89 @@ def run_variant(device, variant, iters, vgg_weights):
         sync(device); t = time.perf_counter(); step(x); sync(device); times.append(time.perf_counter() - t)
     mem = (torch.cuda.max_memory_allocated() / 2**20 if device.type == 'cuda'
            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    return dict(variant=variant, median_s=statistics.median(times), min_s=min(times), first_s=first, peak_mb=mem,
-                peak_gflops=peak_gflops(device, cl, bf16), times=times)
+    return dict(variant=variant, bs=bs, threads=torch.get_num_threads(), median_s=statistics.median(times), times=times,
+                first_s=first, peak_mb=mem, bf16=bf16, cl=cl, peak_gflops=peak_gflops(device, cl, bf16),
+                peak_fp32_gflops=peak_gflops(device, True, False))
+
+
+def device_name(dev):
+    if dev.type == 'cuda': return torch.cuda.get_device_name(dev)
+    model = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), 'CPU') if os.path.exists('/proc/cpuinfo') else 'CPU'
+    return f"{model}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+
+
+def one(a, variant, bs, threads):
+    "Run one variant in a fresh process; its result dict, or None (the failure is printed)."
+    cmd = [sys.executable, __file__, '--device', a.device, '--iters', str(a.iters), '--vgg-weights', a.vgg_weights,
+           '--one', variant, '--bs', str(bs), '--one-threads', str(threads or 0)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"{variant:>10} | failed: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}", flush=True); return None
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    p.add_argument('--iters', type=int, default=10, help='timed steps per variant (after 2 warm-up steps)')
-    p.add_argument('--variants', default=','.join(VARIANTS), help=f"comma-separated, from {VARIANTS}")
+    p.add_argument('--iters', type=int, default=10, help='timed steps per variant and round (after 2 warm-up steps)')
+    p.add_argument('--rounds', type=int, default=1, help='times each variant is run, interleaved with the others')
+    p.add_argument('--variants', default=','.join(VARIANTS), help=f"comma-separated, from {list(VARIANTS)}")
     p.add_argument('--vgg-weights', default='random', help="loss-network weights: 'random' (default) or a state_dict file")
+    p.add_argument('--scaling', action='store_true', help='the default variant against batch size and threads instead')
+    p.add_argument('--batch-sizes', default='16,32,64,128,256')
+    p.add_argument('--threads', default='1,2', help="torch threads for --scaling ('0': torch's default)")
+    p.add_argument('--json', help='also write every result to this file (one JSON object per line)')
+    p.add_argument('--bs', type=int, default=64, help=argparse.SUPPRESS)
     p.add_argument('--one', help=argparse.SUPPRESS)   # internal: run one variant in this process, print JSON
+    p.add_argument('--one-threads', type=int, default=0, help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.one:
-        print(json.dumps(run_variant(a.device, a.one, a.iters, a.vgg_weights))); return
-    bad = [v for v in a.variants.split(',') if v not in VARIANTS]
-    if bad: p.error(f"--variants: unknown {bad}; choose from {VARIANTS}")
+        print(json.dumps(run_variant(a.device, a.one, a.iters, a.vgg_weights, a.bs, a.one_threads))); return
+    variants = a.variants.split(',')
+    bad = [v for v in variants if v not in VARIANTS]
+    if bad: p.error(f"--variants: unknown {bad}; choose from {list(VARIANTS)}")
     dev = torch.device(a.device)
-    name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f"CPU, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
-    flops = step_flops(dev, a.vgg_weights)
-    print(f"device: {name}; torch {torch.__version__}")
-    print(f"one training step (batch 64, 64x64): {flops / 1e9:.1f} GFLOP (torch FlopCounterMode, fp32 eager)")
-    print(f"{'variant':>16} | {'s/step':>7} | {'images/s':>8} | {'GFLOP/s':>8} | {'peak GFLOP/s':>12} | {'% of peak':>9} | {'first step s':>12} | {'peak MB':>8}")
-    base = None
-    for v in a.variants.split(','):
-        r = subprocess.run([sys.executable, __file__, '--device', a.device, '--iters', str(a.iters), '--vgg-weights', a.vgg_weights,
-                            '--one', v], capture_output=True, text=True)
-        if r.returncode != 0:
-            print(f"{v:>16} | failed: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}"); continue
-        res = json.loads(r.stdout.strip().splitlines()[-1])
-        s = res['median_s']; g = flops / s / 1e9; base = base or s
-        print(f"{v:>16} | {s:7.3f} | {64 / s:8.1f} | {g:8.1f} | {res['peak_gflops']:12.1f} | {100 * g / res['peak_gflops']:8.0f}% | "
-              f"{res['first_s']:12.1f} | {res['peak_mb']:8.0f}   (x{base / s:.2f} vs first variant; steps: "
-              f"{', '.join(f'{t:.2f}' for t in res['times'])})", flush=True)
+    print(f"device: {device_name(dev)}; torch {torch.__version__}")
+    results = []
+    if a.scaling:
+        flops64 = step_flops(dev, 'default', a.vgg_weights, 64)
+        print(f"the default variant; one step of batch 64: {flops64 / 1e9:.1f} GFLOP (FLOPs scale with the batch)")
+        print(f"{'batch':>5} | {'threads':>7} | {'s/step':>7} | {'images/s':>8} | {'GFLOP/s':>8} | {'peak MB':>8}")
+        for threads in [int(t) for t in a.threads.split(',')]:
+            for bs in [int(b) for b in a.batch_sizes.split(',')]:
+                res = one(a, 'default', bs, threads)
+                if res is None: continue
+                results.append(res); s = res['median_s']
+                print(f"{bs:5d} | {res['threads']:7d} | {s:7.3f} | {bs / s:8.1f} | {flops64 * bs / 64 / s / 1e9:8.1f} | {res['peak_mb']:8.0f}", flush=True)
+    else:
+        key = lambda v: v if v.startswith('toshikwa') else 'dfcvae'
+        flops = {}
+        for v in variants:
+            if key(v) not in flops: flops[key(v)] = step_flops(dev, v, a.vgg_weights, 64)
+        for k, f in flops.items(): print(f"one training step of {k} (batch 64, 64x64): {f / 1e9:.1f} GFLOP (FlopCounterMode, fp32 eager)")
+        runs = {v: [] for v in variants}
+        for _ in range(a.rounds):
+            for v in variants:
+                res = one(a, v, 64, 0)
+                if res is not None: runs[v].append(res)
+        peers = [v for v in variants if v.startswith('toshikwa') and runs[v]]
+        print(f"{'variant':>12} | {'s/step':>7} | {'images/s':>8} | " + ''.join(f"{'vs ' + q:>15} | " for q in peers) +
+              f"{'GFLOP/s':>8} | {'% of its peak':>13} | {'% of fp32 peak':>14} | {'first step s':>12} | {'peak MB':>8}")
+        med = {v: statistics.median([t for r in runs[v] for t in r['times']]) for v in variants if runs[v]}
+        for v in variants:
+            if not runs[v]: continue
+            s, n = med[v], sum(len(r['times']) for r in runs[v])
+            g = flops[key(v)] / s / 1e9
+            peak, peak32 = statistics.median(r['peak_gflops'] for r in runs[v]), statistics.median(r['peak_fp32_gflops'] for r in runs[v])
+            first, mem = max(r['first_s'] for r in runs[v]), max(r['peak_mb'] for r in runs[v])
+            results.append(dict(variant=v, median_s=s, images_s=64 / s, gflops=g, peak_gflops=peak, peak_fp32_gflops=peak32, first_s=first,
+                                peak_mb=mem, bf16=runs[v][0]['bf16'], cl=runs[v][0]['cl'], steps=n, **{f'x_{q}': med[q] / s for q in peers}))
+            print(f"{v:>12} | {s:7.3f} | {64 / s:8.1f} | " + ''.join(f"{f'x{med[q] / s:.2f}':>15} | " for q in peers) +
+                  f"{g:8.1f} | {100 * g / peak:12.0f}% | {100 * g / peak32:13.0f}% | {first:12.1f} | {mem:8.0f}"
+                  f"   ({'bf16' if runs[v][0]['bf16'] else 'fp32'}, {'channels-last' if runs[v][0]['cl'] else 'NCHW'}; {n} steps)", flush=True)
+    if a.json:
+        with open(a.json, 'w') as fh:
+            for r in results: fh.write(json.dumps(dict(device=device_name(dev), torch=torch.__version__, **r)) + '\n')
 
 
 if __name__ == '__main__':

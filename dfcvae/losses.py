@@ -14,8 +14,8 @@ from .core import WeightsError, ConfigError
 
 # %% auto #0
 __all__ = ['VGG19_BLOCKS', 'VGG19_LAYERS', 'LAYER_SETS', 'CAFFE_MEAN_BGR', 'IMAGENET_MEAN', 'IMAGENET_STD', 'REDUCTIONS',
-           'vgg19_layer_names', 'VGGFeatures', 'kl_divergence', 'feature_loss', 'FeatureTerm', 'PixelTerm', 'VAELoss',
-           'FeaturePerceptualLoss', 'PixelLoss']
+           'vgg19_layer_names', 'VGGFeatures', 'kl_divergence', 'feature_loss', 'FeatureDistance', 'FeatureTerm',
+           'PixelTerm', 'VAELoss', 'FeaturePerceptualLoss', 'PixelLoss']
 
 # %% ../nbs/03_losses.ipynb #c005
 VGG19_BLOCKS = (2, 2, 4, 4, 4)  # convolutions per block in VGG19
@@ -65,8 +65,9 @@ class VGGFeatures(nn.Module):
             self._load_file(feats, Path(weights), last)
         if convention not in ('caffe', 'torchvision'): raise ValueError(f"convention={convention!r}: use 'caffe' or 'torchvision'")
         self.features, self.convention, self.weights = feats, convention, str(weights)
-        for m in feats.modules():
-            if isinstance(m, nn.ReLU): m.inplace = False
+        keep = {VGG19_LAYERS[l] for l in layers}
+        for i, m in enumerate(feats):   # in place (no new tensor) unless it would overwrite a convolution's output that is returned
+            if isinstance(m, nn.ReLU): m.inplace = i - 1 not in keep
         mean, scale = ((torch.tensor(CAFFE_MEAN_BGR)[[2, 1, 0]] / 255, torch.full((3,), 1 / 255.)) if convention == 'caffe'
                        else (torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)))
         self.register_buffer('mean', mean.view(1, 3, 1, 1), persistent=False)
@@ -127,6 +128,23 @@ def feature_loss(phi_x: torch.Tensor, # N x C x H x W features of the input
     return 0.5 * (phi_x - phi_x_hat).pow(2).flatten(1).mean(1)
 
 # %% ../nbs/03_losses.ipynb #c015
+class FeatureDistance(torch.autograd.Function):
+    """`feature_loss` with fewer passes over the feature maps: per image 1 / (2 M) sum (pred - target)^2 (M = C H W) from one
+    fp32 difference and one fp32 reduction; its backward is one multiplication, written in the features' dtype. The
+    target gets no gradient (it is a constant of the loss)."""
+    @staticmethod
+    def forward(ctx, target: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
+        if ctx.needs_input_grad[0]: raise ValueError("FeatureDistance: the target must not require gradients (compute it under torch.no_grad())")
+        dt = torch.promote_types(pred.dtype, torch.float32)   # fp32 even for bf16 features
+        d = pred.to(dt).sub_(target) if pred.dtype != dt else pred - target   # never in place on `pred` itself
+        ctx.save_for_backward(d); ctx.m, ctx.dtype = d[0].numel(), pred.dtype
+        return 0.5 * torch.linalg.vector_norm(d, dim=tuple(range(1, d.dim()))).square() / ctx.m
+    @staticmethod
+    def backward(ctx, g: torch.Tensor):
+        d, = ctx.saved_tensors
+        scale = (g / ctx.m).view(-1, *[1] * (d.dim() - 1))
+        return None, torch.mul(d, scale, out=torch.empty_like(d, dtype=ctx.dtype))
+
 class FeatureTerm(nn.Module):
     "The feature perceptual reconstruction term: per image, L_l for each layer of a frozen `VGGFeatures`."
     def __init__(self, vgg: VGGFeatures, # the frozen loss network
@@ -136,8 +154,8 @@ class FeatureTerm(nn.Module):
         "Per-image L_l (shape N) by layer name; the targets phi_l(x) carry no gradients."
         with torch.no_grad(): phi_x = self.vgg(x)
         phi_x_hat = self.vgg(x_hat)
-        # L_l = 1 / (2 C H W) sum_{c,h,w} (phi_l(x) - phi_l(x_hat))^2, in fp32 even under autocast
-        return {l: feature_loss(phi_x[l].float(), phi_x_hat[l].float()) for l in self.vgg.layers}
+        # L_l = 1 / (2 C H W) sum_{c,h,w} (phi_l(x) - phi_l(x_hat))^2, in fp32 even under autocast (`feature_loss`, fused)
+        return {l: FeatureDistance.apply(phi_x[l], phi_x_hat[l]) for l in self.vgg.layers}
 
 class PixelTerm(nn.Module):
     "The PVAE's reconstruction term: per image, the sum of squared pixel errors (images in [0, 1])."
@@ -161,16 +179,21 @@ class VAELoss(nn.Module):
         for k, v in (('kl_reduction', kl_reduction), ('rec_reduction', rec_reduction)):
             if v not in REDUCTIONS: raise ValueError(f"{k}={v!r}: use 'mean' or 'sum'")
         self.rec, self.alpha, self.beta, self.kl_reduction, self.rec_reduction = rec, alpha, beta, kl_reduction, rec_reduction
+        self.world = 1   # processes sharing the global batch: a 'sum' term is scaled by it (see `reduce`)
+    def reduce(self, how: str, v: torch.Tensor) -> torch.Tensor:
+        """Per-image values to a batch term: their mean, or their sum times `world`. Averaged over the processes of a
+        multi-process run (as DistributedDataParallel averages gradients), either is the global batch's mean or sum."""
+        return v.mean() if how == 'mean' else v.sum() * self.world
     def forward(self, x: torch.Tensor, # the input images in [0, 1]
                 out: VAEOutput, # the VAE's output for `x`
                ) -> dict:
         "The batch loss and its named terms."
         parts = self.rec(x, out.x_hat)
         # kl = reduce_n( -1/2 sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j)) )
-        kl = REDUCTIONS[self.kl_reduction](kl_divergence(out.mu.float(), out.logvar.float()))
+        kl = self.reduce(self.kl_reduction, kl_divergence(out.mu.float(), out.logvar.float()))
         # l_rec = sum_l reduce_n(L_l)   (a single term for the pixel loss)
-        terms = {k: REDUCTIONS[self.rec_reduction](v) for k, v in parts.items()} if isinstance(parts, dict) else {}
-        l_rec = sum(terms.values()) if terms else REDUCTIONS[self.rec_reduction](parts)
+        terms = {k: self.reduce(self.rec_reduction, v) for k, v in parts.items()} if isinstance(parts, dict) else {}
+        l_rec = sum(terms.values()) if terms else self.reduce(self.rec_reduction, parts)
         # L_total = alpha * kl + beta * l_rec
         return dict(loss=self.alpha * kl + self.beta * l_rec, kl=kl, l_rec=l_rec, **terms)
 

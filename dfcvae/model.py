@@ -95,12 +95,18 @@ class VAE(nn.Module):
         self.z_dim, self.widths, self.img_size = z_dim, tuple(widths), img_size
         self.encoder, self.decoder = Encoder(z_dim, widths, img_size), Decoder(z_dim, widths, img_size)
         self.apply(dcgan_init_)
+        self.noise_part = (0, 1)   # (rank, world): in a multi-process run, this process's slice of the global batch's noise
     def encode(self, x: torch.Tensor) -> tuple:
         "(mu, logvar) of q(z | x) for images `x` in [0, 1]."
         return self.encoder(x)
     def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        "z = mu + exp(logvar / 2) * eps, eps ~ N(0, I)."
-        eps = torch.randn(mu.shape, device=mu.device, dtype=mu.dtype, generator=generator)
+        """z = mu + exp(logvar / 2) * eps, eps ~ N(0, I). With `noise_part = (rank, world)`, eps is rows `rank * N ...` of
+        the noise of the global batch (world * N rows), so the processes of one run draw what a single process would."""
+        rank, world = getattr(self, 'noise_part', (0, 1))
+        if world > 1 and generator is None:
+            n = mu.shape[0]
+            eps = torch.randn((world * n, *mu.shape[1:]), device=mu.device, dtype=mu.dtype)[rank * n:(rank + 1) * n]
+        else: eps = torch.randn(mu.shape, device=mu.device, dtype=mu.dtype, generator=generator)
         return mu + torch.exp(0.5 * logvar) * eps
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         "Images in [0, 1] from latents `z`."

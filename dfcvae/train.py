@@ -20,13 +20,14 @@ from .losses import VGGFeatures, FeaturePerceptualLoss, PixelLoss, LAYER_SETS, V
 # %% auto #0
 __all__ = ['CHOICES', 'EXECUTION', 'PRESETS', 'CPU_FLAGS', 'MODELS', 'EVENTS', 'CHECKPOINT', 'PREVIOUS', 'RUN_FILES',
            'RUN_OPTIONS', 'TrainConfig', 'get_config', 'build_data', 'build_loss', 'resolve_precision',
-           'forward_context', 'VAEUpdater', 'ModelSpec', 'register_model', 'vae_model', 'vae_updater', 'model_spec',
-           'build_model', 'build_updater', 'CancelFit', 'Callback', 'Trainer', 'NonFiniteLoss', 'last_good',
-           'LRSchedule', 'NonFiniteGuard', 'MetricsLog', 'ProgressBar', 'Checkpoint', 'SampleGrids', 'SignalStop',
-           'UnsafeCheckpointError', 'CheckpointReadError', 'load_checkpoint', 'read_checkpoint', 'execution_record',
-           'describe_execution', 'remove_orphans', 'read_config_file', 'config_from_dict', 'check_same_config',
-           'default_callbacks', 'with_defaults', 'make_trainer', 'train', 'load_run', 'field_help', 'make_parser',
-           'config_from_args', 'cli_train', 'main', 'read_metrics', 'plot_losses']
+           'GlobalBatchNorm2d', 'global_batch_norm', 'forward_context', 'VAEUpdater', 'ModelSpec', 'register_model',
+           'vae_model', 'vae_updater', 'model_spec', 'build_model', 'build_updater', 'CancelFit', 'Callback',
+           'dist_world', 'Trainer', 'NonFiniteLoss', 'last_good', 'LRSchedule', 'NonFiniteGuard', 'MetricsLog',
+           'ProgressBar', 'Checkpoint', 'SampleGrids', 'SignalStop', 'UnsafeCheckpointError', 'CheckpointReadError',
+           'load_checkpoint', 'read_checkpoint', 'execution_record', 'describe_execution', 'remove_orphans',
+           'read_config_file', 'config_from_dict', 'check_same_config', 'default_callbacks', 'with_defaults',
+           'make_trainer', 'prepare_run_folder', 'init_distributed', 'check_distributed', 'train', 'load_run',
+           'field_help', 'make_parser', 'config_from_args', 'cli_train', 'main', 'read_metrics', 'plot_losses']
 
 # %% ../nbs/04_train.ipynb #c005
 CHOICES = dict(kl_reduction=('mean', 'sum'), precision=('auto', 'fp32', 'bf16'), vgg_convention=('caffe', 'torchvision'))  # allowed values
@@ -68,13 +69,17 @@ class TrainConfig:
     precision: str = 'auto'          # 'auto' (bf16 where the device runs it natively, else fp32), 'fp32', or 'bf16': bfloat16 autocast of the forward passes (weights, optimiser and loss sums stay fp32)
     channels_last: bool = True       # NHWC memory layout for images and convolutions (faster with oneDNN on CPU and on GPUs); --no-channels-last for NCHW
     checkpoint_every: int = 100      # optimiser steps between checkpoints (also at each epoch's end, at the end and when stopped)
+    log_every: int = 10              # optimiser steps between readings of the loss terms from the device (one host synchronisation each); metrics.jsonl keeps one line per step
+    compile: bool = False            # torch.compile the network and the loss (the first steps take longer: compilation)
+    # several processes (torchrun); bs is the global batch
+    sync_bn: bool = False            # batch-norm statistics over the global batch (SyncBatchNorm on GPUs, GlobalBatchNorm2d on CPUs) instead of each process's part
 
     def __post_init__(self):
         "Every value in its range, so that a bad option fails before anything is written (`ConfigError`, naming the field)."
         def bad(k, why): raise ConfigError(f"{k}={getattr(self, k)!r}: {why}", k, why, getattr(self, k))
         for k, ok in CHOICES.items():
             if getattr(self, k) not in ok: bad(k, f"use one of {ok}")
-        for k in ('bs', 'epochs', 'checkpoint_every', 'z_dim', 'n_grid', 'img_size', 'n_synthetic'):
+        for k in ('bs', 'epochs', 'checkpoint_every', 'log_every', 'z_dim', 'n_grid', 'img_size', 'n_synthetic'):
             if getattr(self, k) < 1: bad(k, "must be at least 1")
         for k in ('max_steps', 'limit_images'):
             if getattr(self, k) is not None and getattr(self, k) < 1: bad(k, "must be at least 1 (or none)")
@@ -102,7 +107,7 @@ class TrainConfig:
         every = (self.decay_every if self.decay_every is not None else steps_per_epoch) or max(1, self.total_steps(steps_per_epoch) // 5)
         return self.lr * self.lr_decay ** (step // every)
 
-EXECUTION = ('epochs', 'max_steps', 'precision', 'channels_last', 'checkpoint_every')  # fields a resumed run may change
+EXECUTION = ('epochs', 'max_steps', 'precision', 'channels_last', 'checkpoint_every', 'log_every', 'compile')  # fields a resumed run may change
 
 PRESETS = {
     'paper': dict(),
@@ -148,7 +153,7 @@ def build_loss(cfg: TrainConfig) -> nn.Module:
 CPU_FLAGS = Path('/proc/cpuinfo')   # where the CPU's instruction-set flags are read (Linux)
 
 @functools.lru_cache(maxsize=None)
-def _cpu_bf16(flags_file: Path = CPU_FLAGS) -> str | None:
+def _cpu_bf16(flags_file: Path) -> str | None:
     "The native bfloat16 instructions this CPU has ('AMX' or 'AVX-512 BF16'), or None (also where the flags cannot be read)."
     try: text = flags_file.read_text(errors='replace')
     except OSError: return None
@@ -165,9 +170,37 @@ def resolve_precision(precision: str, # 'auto', 'fp32' or 'bf16'
         if torch.cuda.is_bf16_supported(including_emulation=False): return 'bf16', f'auto: {torch.cuda.get_device_name(device)} runs bf16 natively'
         return 'fp32', f'auto: {torch.cuda.get_device_name(device)} has no native bf16'
     if device.type == 'cpu':
-        isa = _cpu_bf16()
+        isa = _cpu_bf16(CPU_FLAGS)
         return ('bf16', f'auto: this CPU has {isa}') if isa else ('fp32', 'auto: this CPU has neither AMX nor AVX-512 BF16')
     return 'fp32', f'auto: no native bf16 autocast on {device.type}'
+
+class GlobalBatchNorm2d(nn.BatchNorm2d):
+    """Batch norm whose training statistics are those of the global batch of all processes (two all-reduces, through
+    autograd), for CPUs, where torch's `SyncBatchNorm` does not run; outside a process group it is `BatchNorm2d`."""
+    def forward(self, x):
+        if not (self.training and torch.distributed.is_available() and torch.distributed.is_initialized()): return super().forward(x)
+        from torch.distributed.nn.functional import all_reduce   # all_reduce with a backward (the sum of the gradients)
+        c, xf = x.shape[1], x.float()
+        s = all_reduce(torch.cat([xf.sum((0, 2, 3)), xf.new_full((1,), x.numel() // c)]))
+        n, mean = s[-1], s[:c] / s[-1]
+        d = xf - mean.view(1, c, 1, 1)
+        var = all_reduce(d.pow(2).sum((0, 2, 3))) / n   # two passes: no cancellation of E[x^2] - E[x]^2
+        with torch.no_grad():   # the running estimates, as BatchNorm2d keeps them (unbiased variance)
+            self.num_batches_tracked.add_(1)
+            self.running_mean.lerp_(mean, self.momentum); self.running_var.lerp_(var * n / (n - 1), self.momentum)
+        y = d * torch.rsqrt(var + self.eps).view(1, c, 1, 1)
+        return (y * self.weight.view(1, c, 1, 1) + self.bias.view(1, c, 1, 1)).to(x.dtype)
+
+def global_batch_norm(module: nn.Module) -> nn.Module:
+    "`module` with each `BatchNorm2d` replaced by a `GlobalBatchNorm2d` holding the same parameters and buffers."
+    for name, child in module.named_children():
+        if type(child) is nn.BatchNorm2d:
+            g = GlobalBatchNorm2d(child.num_features, child.eps, child.momentum, child.affine, child.track_running_stats)
+            g.weight, g.bias = child.weight, child.bias
+            g.running_mean, g.running_var, g.num_batches_tracked = child.running_mean, child.running_var, child.num_batches_tracked
+            setattr(module, name, g)
+        else: global_batch_norm(child)
+    return module
 
 def forward_context(cfg: TrainConfig, device):
     "The context the forward passes of an update run in: bfloat16 autocast when the config's precision resolves to bf16 on `device`, else nothing."
@@ -181,11 +214,12 @@ class VAEUpdater:
                  cfg: TrainConfig, # lr, adam_betas and precision are read from it
                 ):
         self.model, self.loss, self.cfg = model, loss, cfg
+        self.net = model   # what the forward pass calls: the model, or its DistributedDataParallel / compiled wrapper
         self.opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=tuple(cfg.adam_betas))
     def __call__(self, x: torch.Tensor) -> dict:
         "One update on images `x` in [0, 1]; the named loss terms, detached."
         self.model.train()
-        with forward_context(self.cfg, x.device): terms = self.loss(x, self.model(x))
+        with forward_context(self.cfg, x.device): terms = self.loss(x, self.net(x))
         self.opt.zero_grad(set_to_none=True)
         terms['loss'].backward()
         self.opt.step()
@@ -193,6 +227,19 @@ class VAEUpdater:
     def set_lr(self, lr: float):
         "The rate of the next updates."
         for g in self.opt.param_groups: g['lr'] = lr
+    def distribute(self, device, # this process's device
+                   rank: int, world: int, # this process's place, and the number of processes
+                   sync_bn: bool = False, # batch-norm statistics over the global batch (SyncBatchNorm)
+                  ):
+        "Train as one of `world` processes: gradients averaged by DistributedDataParallel, noise and summed terms of the global batch."
+        if sync_bn:   # the same parameters and buffers: the optimiser is unchanged
+            cuda = torch.device(device).type == 'cuda'
+            self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model) if cuda else global_batch_norm(self.model)
+        self.model.noise_part, self.loss.world = (rank, world), world
+        self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=[device] if torch.device(device).type == 'cuda' else None)
+    def compile(self):
+        "Compile the forward network and the loss with `torch.compile` (the state dicts stay the model's own)."
+        self.net, self.loss = torch.compile(self.net), torch.compile(self.loss)
     def state_dict(self) -> dict: return dict(model=self.model.state_dict(), opt=self.opt.state_dict())
     def load_state_dict(self, sd: dict): self.model.load_state_dict(sd['model']); self.opt.load_state_dict(sd['opt'])
 
@@ -226,6 +273,7 @@ register_model('pixel', vae_model, vae_updater)
 
 def model_spec(cfg: TrainConfig) -> ModelSpec:
     "The registered `ModelSpec` of `cfg.loss`, or a clear error."
+    if cfg.loss == 'gan' and 'gan' not in MODELS: import dfcvae.baselines   # registers DCGAN
     if cfg.loss not in MODELS:
         raise ValueError(f"loss={cfg.loss!r} is not registered (known: {sorted(MODELS)}); 'gan' is registered by importing dfcvae.baselines")
     return MODELS[cfg.loss]
@@ -247,18 +295,28 @@ class CancelFit(Exception):
     "Raised by a callback to end `fit` cleanly after the current update; `after_fit` still runs."
 
 class Callback:
-    "A job of the training loop: methods named after events (see `EVENTS`) get the trainer; a lower `order` runs first."
-    order = 0
+    """A job of the training loop: methods named after events (see `EVENTS`) get the trainer; a lower `order` runs first.
+    A callback with `rank0_only = True` (it writes the run folder) runs only in the first process of a multi-process run."""
+    order, rank0_only = 0, False
 
-EVENTS = ('before_fit', 'before_epoch', 'before_step', 'after_step', 'after_epoch', 'after_fit', 'cleanup_fit')
+EVENTS = ('before_fit', 'before_epoch', 'before_step', 'after_step', 'after_log', 'after_epoch', 'after_fit', 'cleanup_fit')
 
 def _nothing(trainer): pass
 
+def dist_world() -> tuple:
+    "(rank, world size) of this process: from torch.distributed once it is set up, else (0, 1)."
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
 class Trainer:
-    "The one training loop: an updater, batches and a run folder; ordered callbacks do every other job."
+    """The one training loop: an updater, batches and a run folder; ordered callbacks do every other job.
+    The loss terms stay on the device: they are read (one host synchronisation) every `cfg.log_every` updates, at each
+    checkpoint, at each epoch's end and at the end, and then the `after_log` event gets them as `logged` (one dict per
+    update) and `terms` (the last update's)."""
     def __init__(self, cfg: TrainConfig, # the run's config
                  updater, # makes one optimiser update per call on a batch (see `VAEUpdater`)
-                 batches: Batches, # training batches
+                 batches: Batches, # training batches (in a multi-process run, each yields this rank's part of the global batch)
                  out: str | Path, # the run folder
                  held_out: FaceData | None = None, # images for the reconstruction grids (never trained on)
                  device: torch.device | str = 'cpu', # where to compute
@@ -266,10 +324,13 @@ class Trainer:
                 ):
         self.cfg, self.updater, self.batches, self.out = cfg, updater, batches, Path(out)
         self.held_out, self.device = held_out, torch.device(device)
-        self.callbacks = sorted(callbacks, key=lambda cb: getattr(cb, 'order', 0))
+        self.rank, self.world = dist_world()
+        self.callbacks = sorted([cb for cb in callbacks if self.rank == 0 or not getattr(cb, 'rank0_only', False)],
+                                key=lambda cb: getattr(cb, 'order', 0))
         self.step, self.epoch, self.spe = 0, 0, len(batches)   # step: updates done so far
         self.total = cfg.total_steps(self.spe)
-        self.lr, self.terms, self.stopped_by = None, {}, None
+        self.lr, self.terms, self.logged, self.stopped_by = None, {}, [], None
+        self.pending, self.stop_wanted = [], False   # updates whose terms are not read yet; a stop asked for (see `flush`)
 
     def callback(self, event: str):
         "Call `event` on every callback that has it, in order."
@@ -282,6 +343,7 @@ class Trainer:
             try:
                 while self.step < self.total: self.one_epoch()
             except CancelFit: pass
+            self.flush(stop=False)
             self.callback('after_fit')
         finally: self.callback('cleanup_fit')
         return self
@@ -293,25 +355,51 @@ class Trainer:
         for x, _ in self.batches.epoch(self.epoch, start):
             self.one_step(x)
             if self.step >= self.total: break
+        self.flush()
         self.callback('after_epoch')
 
     def one_step(self, x: torch.Tensor):
-        "One update on batch `x`; its loss terms become `self.terms`."
+        "One update on batch `x`; its loss terms join `pending`, read at the next `flush`."
         self.x = x.contiguous(memory_format=torch.channels_last) if self.cfg.channels_last else x
         self.callback('before_step')
-        self.terms = {k: float(v) for k, v in self.updater(self.x).items()}
+        terms = self.updater(self.x)
         self.step += 1
+        self.pending.append((self.step, self.epoch, self.lr, time.time(), list(terms),
+                             torch.stack([torch.as_tensor(v, device=self.device).detach().float() for v in terms.values()])))
+        if self.step % self.cfg.log_every == 0 or self.step % self.cfg.checkpoint_every == 0: self.flush()
         self.callback('after_step')
+
+    def flush(self, stop: bool = True, # act on a stop asked for in any process (CancelFit after `after_log`)
+             ):
+        """Read the pending loss terms from the device in one transfer (averaged over the processes of a multi-process run,
+        with whether any of them was asked to stop), then call `after_log`."""
+        if not self.pending and self.world == 1: return
+        keys = self.pending[0][4] if self.pending else list(self.terms)
+        vals = torch.stack([p[5] for p in self.pending]) if self.pending else torch.zeros(0, len(keys), device=self.device)
+        flat = torch.cat([vals.flatten(), torch.tensor([float(self.stop_wanted)], device=vals.device)])
+        if self.world > 1:   # every process flushes at the same steps: the terms of the global batch, and one stop for all
+            torch.distributed.all_reduce(flat)
+        flat = flat.tolist()   # the one host synchronisation
+        stop_any, rows = flat[-1] > 0, [[v / self.world for v in flat[i * len(keys):(i + 1) * len(keys)]] for i in range(len(vals))]
+        self.logged = [dict(step=s, epoch=e, lr=lr, time=round(t, 3), **dict(zip(keys, r))) for (s, e, lr, t, *_), r in zip(self.pending, rows)]
+        self.pending = []
+        if self.logged:
+            self.terms = {k: self.logged[-1][k] for k in keys}
+            self.callback('after_log')
+        if stop and stop_any: raise CancelFit
 
     def state(self) -> dict:
         "What a checkpoint holds, tensors and plain types only: step, config, the updater's state, the random state."
         return dict(step=self.step, config=asdict(self.cfg), state=self.updater.state_dict(), rng=torch.get_rng_state(),
-                    cuda_rng=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
+                    cuda_rng=torch.cuda.get_rng_state(self.device) if self.device.type == 'cuda' else None)
 
     def restore(self, ckpt: dict):
-        "Continue from a checkpoint's state (see `state`)."
+        "Continue from a checkpoint's state (see `state`); every process of a multi-process run restores the same state."
         self.updater.load_state_dict(ckpt['state']); self.step = ckpt['step']; torch.set_rng_state(ckpt['rng'])
-        if ckpt.get('cuda_rng') is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(ckpt['cuda_rng'])
+        cuda_rng = ckpt.get('cuda_rng')
+        if cuda_rng is not None and self.device.type == 'cuda':   # this device's generator (older checkpoints: one per device)
+            if isinstance(cuda_rng, (list, tuple)): torch.cuda.set_rng_state(cuda_rng[self.device.index or 0], self.device)
+            else: torch.cuda.set_rng_state(cuda_rng, self.device)
 
 # %% ../nbs/04_train.ipynb #c012b
 CHECKPOINT = Path('checkpoints')/'last.pt'   # a run folder's checkpoint
@@ -335,34 +423,34 @@ class LRSchedule(Callback):
     def before_step(self, tr): tr.lr = tr.cfg.lr_at(tr.step, tr.spe); tr.updater.set_lr(tr.lr)
 
 class NonFiniteGuard(Callback):
-    "After each update, stop with `NonFiniteLoss` if a loss term is NaN or infinite, before it is logged or saved."
+    "When the loss terms are read, stop with `NonFiniteLoss` at the first update whose term is NaN or infinite, before it is logged or saved."
     order = -10
-    def after_step(self, tr):
-        bad = [k for k, v in tr.terms.items() if not math.isfinite(v)]
-        if bad: raise NonFiniteLoss(f"step {tr.step}: loss term(s) {bad} became {[tr.terms[k] for k in bad]}; training stopped; "
-                                    f"{last_good(tr.out)}")
+    def after_log(self, tr):
+        for row in tr.logged:
+            bad = [k for k in tr.terms if not math.isfinite(row[k])]
+            if bad: raise NonFiniteLoss(f"step {row['step']}: loss term(s) {bad} became {[row[k] for k in bad]}; training stopped; "
+                                        f"{last_good(tr.out)}")
 
 class MetricsLog(Callback):
-    "Append a JSON line per update to metrics.jsonl: step, epoch, lr, time and the loss terms."
-    order = 0
+    "Append a JSON line per update to metrics.jsonl: step, epoch, lr, time and the loss terms (written when they are read, see `Trainer.flush`)."
+    order, rank0_only = 0, True
     def before_fit(self, tr):
         path = tr.out/'metrics.jsonl'
         if path.exists():   # a resumed run: drop the lines written after its checkpoint
             keep = [l for l in path.read_text().splitlines() if l.strip() and json.loads(l)['step'] <= tr.step]
             with atomic_path(path) as tmp: tmp.write_text(''.join(l + '\n' for l in keep))
         self.f = open(path, 'a', buffering=1)   # line-buffered: each line is on disk before the next checkpoint
-    def after_step(self, tr):
-        self.f.write(json.dumps(dict(step=tr.step, epoch=tr.epoch, lr=tr.lr, time=round(time.time(), 3), **tr.terms)) + '\n')
+    def after_log(self, tr): self.f.write(''.join(json.dumps(row) + '\n' for row in tr.logged))
     def cleanup_fit(self, tr):
         if getattr(self, 'f', None): self.f.close()
 
 class ProgressBar(Callback):
-    "A tqdm bar over the run's updates, showing the first loss terms."
-    order = 10
+    "A tqdm bar over the run's updates, showing the first loss terms (moved when they are read, see `Trainer.flush`)."
+    order, rank0_only = 10, True
     def before_fit(self, tr):
         if getattr(tr, 'execution', None): tqdm.write(f"{tr.out.name}: {describe_execution(tr.execution)}")
         self.bar = tqdm(total=tr.total, initial=tr.step, desc=tr.out.name)
-    def after_step(self, tr): self.bar.update(1); self.bar.set_postfix({k: f'{v:.4g}' for k, v in list(tr.terms.items())[:4]})
+    def after_log(self, tr): self.bar.update(len(tr.logged)); self.bar.set_postfix({k: f'{v:.4g}' for k, v in list(tr.terms.items())[:4]})
     def after_fit(self, tr):
         if getattr(self, 'bar', None): self.bar.close()
     cleanup_fit = after_fit
@@ -376,8 +464,9 @@ def _tensors(obj):
 
 class Checkpoint(Callback):
     """Save checkpoints/last.pt atomically (flushed to disk) every `cfg.checkpoint_every` updates, after each epoch, at the
-    end and on a clean stop, moving the one before to prev.pt; never a state whose weights are not finite."""
-    order = 20
+    end and on a clean stop, moving the one before to prev.pt; never a state whose weights are not finite. Only the first
+    process of a multi-process run writes (every process holds the same state)."""
+    order, rank0_only = 20, True
     def before_fit(self, tr): self.saved_at = tr.step
     def save(self, tr):
         "Write the trainer's state, unless it is saved at this step already."
@@ -394,7 +483,7 @@ class Checkpoint(Callback):
 
 class SampleGrids(Callback):
     "After each epoch, save samples of fixed latents and, for models with an encoder, reconstructions of held-out images."
-    order = 30
+    order, rank0_only = 30, True
     def before_fit(self, tr): self.z = torch.randn(tr.cfg.n_grid, tr.cfg.z_dim, generator=torch.Generator().manual_seed(tr.cfg.seed + 1))
     @torch.no_grad()
     def after_epoch(self, tr):
@@ -415,15 +504,15 @@ class SignalStop(Callback):
     "On SIGINT or SIGTERM, finish the update under way, stop cleanly (the checkpoint is saved) and say where; a second signal stops at once."
     order = 90
     def before_fit(self, tr):
-        self.signum, self.old = None, {}
+        self.signum, self.old, self.tr = None, {}, tr
         if threading.current_thread() is threading.main_thread():   # Python runs signal handlers only there
             self.old = {s: signal.signal(s, self.handler) for s in (signal.SIGINT, signal.SIGTERM)}
     def handler(self, signum, frame):
         "Note the signal; at the second, stop at once."
         if self.signum is not None: raise KeyboardInterrupt(signal.Signals(signum).name)
-        self.signum = signum
-    def before_step(self, tr):
-        if self.signum is not None: raise CancelFit
+        self.signum, self.tr.stop_wanted = signum, True
+    def before_step(self, tr):   # one process stops at once; processes of one run stop together, at the next `flush`
+        if self.signum is not None and tr.world == 1: raise CancelFit
     after_step = before_step
     def after_fit(self, tr):
         if self.signum is None: return
@@ -484,6 +573,7 @@ def execution_record(cfg: TrainConfig, # the run's config
     used, why = resolve_precision(cfg.precision, device)
     device = torch.device(device)
     return dict(step=step, precision=cfg.precision, precision_used=used, precision_why=why, channels_last=cfg.channels_last,
+                compile=cfg.compile, world=dist_world()[1],
                 device=str(device), device_name=torch.cuda.get_device_name(device) if device.type == 'cuda' else platform.processor() or platform.machine(),
                 threads=torch.get_num_threads(), torch=torch.__version__, time=round(time.time(), 3))
 
@@ -545,8 +635,38 @@ def make_trainer(cfg: TrainConfig, # what to train
                  progress: bool = True, # progress bar
                  callbacks: list = (), # extra callbacks, or replacements of defaults
                 ) -> Trainer:
-    "A trainer for `cfg` in run folder `out`, restored from its checkpoint when resuming, ready to `fit`."
-    out, device, ckpt = Path(out), get_device(device), None
+    """A trainer for `cfg` in run folder `out`, restored from its checkpoint when resuming, ready to `fit`. Started by
+    `torchrun` (WORLD_SIZE > 1), it is one process of a multi-process run (see `init_distributed`)."""
+    out, device = Path(out), init_distributed(get_device(device))
+    rank, world = dist_world()
+    check_distributed(cfg, device, world)
+    ckpt = prepare_run_folder(cfg, out, resume) if rank == 0 else None
+    if world > 1:
+        torch.distributed.barrier()   # the first process has checked the folder (and made it) before the others read it
+        if rank != 0 and resume: ckpt = read_checkpoint(out)[0]
+    set_seed(cfg.seed)
+    train_ds, held_out = build_data(cfg, 'train'), build_data(cfg, 'val')
+    updater = build_updater(cfg, device)
+    if world > 1: updater.distribute(device, rank, world, cfg.sync_bn)
+    if cfg.compile: updater.compile()
+    tr = Trainer(cfg, updater, Batches(train_ds, cfg.bs, seed=cfg.seed, device=device, rank=rank, world=world), out, held_out, device,
+                 with_defaults(callbacks, progress))
+    if ckpt is not None: tr.restore(ckpt)
+    tr.execution = execution_record(cfg, device, tr.step)
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_path(out/'config.json') as tmp: tmp.write_text(json.dumps(_jsonable(cfg), indent=1))
+        log = out/'execution.jsonl'   # one line per start, so a resumed run keeps its history
+        before = log.read_text() if log.exists() else ''
+        with atomic_path(log) as tmp: tmp.write_text(before + json.dumps(tr.execution) + '\n')
+    return tr
+
+def prepare_run_folder(cfg: TrainConfig, # the run's config
+                       out: Path, # the run folder
+                       resume: bool, # continue it
+                      ) -> dict | None:
+    "Check run folder `out` for a new or a resumed run (removing what killed writes left) and return the checkpoint to resume from, if any."
+    ckpt = None
     if out.exists() and not out.is_dir(): raise RunFolderError(f"{out} is a file: give a folder for the run")
     if resume:
         if not out.is_dir(): raise RunFolderError(f"{out}: no such run folder to resume")
@@ -560,19 +680,26 @@ def make_trainer(cfg: TrainConfig, # what to train
             raise RunFolderError(f"{out} is not empty: choose a new run folder, or resume it with resume=True (--resume)")
         print(f"{out}: reusing it: it holds no checkpoint (a run stopped in its first steps)", file=sys.stderr, flush=True)
         remove_orphans(out); (out/'metrics.jsonl').unlink(missing_ok=True)
-    set_seed(cfg.seed)
-    train_ds, held_out = build_data(cfg, 'train'), build_data(cfg, 'val')
-    updater = build_updater(cfg, device)
-    tr = Trainer(cfg, updater, Batches(train_ds, cfg.bs, seed=cfg.seed, device=device), out, held_out, device,
-                 with_defaults(callbacks, progress))
-    out.mkdir(parents=True, exist_ok=True)
-    if ckpt is not None: tr.restore(ckpt)
-    with atomic_path(out/'config.json') as tmp: tmp.write_text(json.dumps(_jsonable(cfg), indent=1))
-    tr.execution = execution_record(cfg, device, tr.step)   # appended: one line per start, so a resumed run keeps its history
-    log = out/'execution.jsonl'
-    before = log.read_text() if log.exists() else ''
-    with atomic_path(log) as tmp: tmp.write_text(before + json.dumps(tr.execution) + '\n')
-    return tr
+    return ckpt
+
+def init_distributed(device: torch.device, # the device asked for
+                    ) -> torch.device:
+    """Join the process group of a `torchrun` launch (WORLD_SIZE > 1; NCCL on GPUs, gloo on CPUs) and return this process's
+    device (`cuda:LOCAL_RANK` on GPUs). Without torchrun, nothing happens."""
+    world = int(os.environ.get('WORLD_SIZE', '1'))
+    if world <= 1 or not torch.distributed.is_available(): return device
+    if device.type == 'cuda':
+        device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', '0'))); torch.cuda.set_device(device)
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
+    return device
+
+def check_distributed(cfg: TrainConfig, device: torch.device, world: int):
+    "A clear error for what a run of `world` processes cannot do."
+    if world == 1: return
+    if cfg.bs % world: raise ConfigError(f"--bs {cfg.bs}: the global batch must be divisible by the {world} processes", 'bs', f"must be divisible by the {world} processes", cfg.bs)
+    if cfg.loss not in ('feature', 'pixel'): raise ConfigError(f"--loss {cfg.loss}: only the VAEs ('feature', 'pixel') train across several processes yet")
+
 
 def train(cfg: TrainConfig, # what to train
           out: str | Path, # run folder (created; must be new or empty unless resuming)
@@ -656,7 +783,7 @@ def config_from_args(args: dict, # the options given, by name (`vars` of `make_p
         out = Path(args['resume'])
         if 'out' in args or 'synthetic' in args: raise ConfigError(f"--resume {out} continues that run folder; drop --out and --synthetic")
         if not out.is_dir(): raise RunFolderError(f"--resume {out}: no such run folder")
-        remove_orphans(out)
+        if int(os.environ.get('RANK', '0')) == 0: remove_orphans(out)   # in a torchrun launch, only the first process touches the folder
         ckpt, _ = read_checkpoint(out)   # the config is the checkpoint's: config.json may be missing or damaged
         saved = config_from_dict(ckpt['config']) if ckpt is not None else read_config_file(out)
         changed = [k for k, v in given.items() if k not in EXECUTION and v != getattr(saved, k)]
@@ -696,7 +823,14 @@ def main(argv: list | None = None, # the arguments (default: sys.argv[1:])
         print("dfcvae_train: interrupted", file=sys.stderr); raise SystemExit(130) from None
     except DfcvaeError as e:
         print(f"dfcvae_train: error: {e}", file=sys.stderr, flush=True); raise SystemExit(2 if isinstance(e, ConfigError) else 1) from None
+    finally:
+        if torch.distributed.is_available() and torch.distributed.is_initialized(): torch.distributed.destroy_process_group()
     if tr.stopped_by: raise SystemExit(128 + signal.Signals[tr.stopped_by])
+
+# %% ../nbs/04_train.ipynb #488a4c07
+#| eval: false
+if __name__ == '__main__' and 'ipykernel' not in sys.modules:   # python -m dfcvae.train, and torchrun -m dfcvae.train
+    from dfcvae.train import main as _main; _main()   # the package's own module (one registry of models), not a copy named __main__
 
 # %% ../nbs/04_train.ipynb #c026
 def read_metrics(run: str | Path) -> dict:
