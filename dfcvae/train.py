@@ -449,8 +449,12 @@ class ProgressBar(Callback):
     order, rank0_only = 10, True
     def before_fit(self, tr):
         if getattr(tr, 'execution', None): tqdm.write(f"{tr.out.name}: {describe_execution(tr.execution)}")
-        self.bar = tqdm(total=tr.total, initial=tr.step, desc=tr.out.name)
-    def after_log(self, tr): self.bar.update(len(tr.logged)); self.bar.set_postfix({k: f'{v:.4g}' for k, v in list(tr.terms.items())[:4]})
+        self.bar, self.t0, self.warm = tqdm(total=tr.total, initial=tr.step, desc=tr.out.name), time.time(), not tr.cfg.compile
+    def after_log(self, tr):
+        if not self.warm:   # --compile: say what the compilation cost
+            self.warm = True
+            tqdm.write(f"{tr.out.name}: the first {len(tr.logged)} updates took {time.time() - self.t0:.1f} s (torch.compile's warm-up included)")
+        self.bar.update(len(tr.logged)); self.bar.set_postfix({k: f'{v:.4g}' for k, v in list(tr.terms.items())[:4]})
     def after_fit(self, tr):
         if getattr(self, 'bar', None): self.bar.close()
     cleanup_fit = after_fit
