@@ -160,6 +160,11 @@ def _cpu_bf16(flags_file: Path) -> str | None:
     flags = set(next((l.split(':', 1)[1] for l in text.splitlines() if l.startswith('flags')), '').split())
     return 'AMX' if 'amx_bf16' in flags else 'AVX-512 BF16' if 'avx512_bf16' in flags else None
 
+@functools.lru_cache(maxsize=None)
+def _cuda_bf16(index: int) -> tuple:
+    "(whether CUDA device `index` runs bf16 natively: compute capability 8.0 or newer, its name); asked once per device."
+    return torch.cuda.get_device_capability(index) >= (8, 0), torch.cuda.get_device_name(index)
+
 def resolve_precision(precision: str, # 'auto', 'fp32' or 'bf16'
                       device, # where the run computes
                      ) -> tuple:
@@ -167,8 +172,8 @@ def resolve_precision(precision: str, # 'auto', 'fp32' or 'bf16'
     if precision != 'auto': return precision, 'asked for'
     device = torch.device(device)
     if device.type == 'cuda':
-        if torch.cuda.is_bf16_supported(including_emulation=False): return 'bf16', f'auto: {torch.cuda.get_device_name(device)} runs bf16 natively'
-        return 'fp32', f'auto: {torch.cuda.get_device_name(device)} has no native bf16'
+        native, name = _cuda_bf16(device.index if device.index is not None else torch.cuda.current_device())
+        return ('bf16', f'auto: {name} runs bf16 natively') if native else ('fp32', f'auto: {name} has no native bf16')
     if device.type == 'cpu':
         isa = _cpu_bf16(CPU_FLAGS)
         return ('bf16', f'auto: this CPU has {isa}') if isa else ('fp32', 'auto: this CPU has neither AMX nor AVX-512 BF16')
@@ -330,11 +335,16 @@ class Trainer:
         self.step, self.epoch, self.spe = 0, 0, len(batches)   # step: updates done so far
         self.total = cfg.total_steps(self.spe)
         self.lr, self.terms, self.logged, self.stopped_by = None, {}, [], None
-        self.pending, self.stop_wanted = [], False   # updates whose terms are not read yet; a stop asked for (see `flush`)
+        self.pending, self.stop_wanted, self.failure = [], False, None   # updates whose terms are not read yet; a stop asked for; an error found in them (see `flush`)
 
     def callback(self, event: str):
-        "Call `event` on every callback that has it, in order."
-        for cb in self.callbacks: getattr(cb, event, _nothing)(self)
+        """Call `event` on every callback that has it, in order. In a multi-process run a `CancelFit` raised during the
+        updates stops every process at the next `flush` (at once, one process would leave the others waiting)."""
+        for cb in self.callbacks:
+            try: getattr(cb, event, _nothing)(self)
+            except CancelFit:
+                if self.world == 1 or event in ('before_fit', 'after_fit', 'cleanup_fit'): raise
+                self.stop_wanted = True
 
     def fit(self):
         "Update until `total` updates are done, with the callbacks around; returns the trainer."
@@ -385,7 +395,9 @@ class Trainer:
         self.pending = []
         if self.logged:
             self.terms = {k: self.logged[-1][k] for k in keys}
+            self.failure = None
             self.callback('after_log')
+            if self.failure is not None: raise self.failure
         if stop and stop_any: raise CancelFit
 
     def state(self) -> dict:
@@ -426,10 +438,12 @@ class NonFiniteGuard(Callback):
     "When the loss terms are read, stop with `NonFiniteLoss` at the first update whose term is NaN or infinite, before it is logged or saved."
     order = -10
     def after_log(self, tr):
-        for row in tr.logged:
+        for i, row in enumerate(tr.logged):
             bad = [k for k in tr.terms if not math.isfinite(row[k])]
-            if bad: raise NonFiniteLoss(f"step {row['step']}: loss term(s) {bad} became {[row[k] for k in bad]}; training stopped; "
-                                        f"{last_good(tr.out)}")
+            if bad:   # the rows before it are still logged; `flush` raises after the other callbacks
+                tr.logged, tr.failure = tr.logged[:i], NonFiniteLoss(f"step {row['step']}: loss term(s) {bad} became "
+                                                                     f"{[row[k] for k in bad]}; training stopped; {last_good(tr.out)}")
+                return
 
 class MetricsLog(Callback):
     "Append a JSON line per update to metrics.jsonl: step, epoch, lr, time and the loss terms (written when they are read, see `Trainer.flush`)."

@@ -63,7 +63,9 @@ def runs(tmp_path_factory):
     r['one'] = launch(tmp, 'one', 1)
     r['two'] = launch(tmp, 'two', 2)
     r['sync'] = launch(tmp, 'sync', 2, extra=['--sync-bn'])
-    r['one-sync'] = launch(tmp, 'one-sync', 1, extra=['--sync-bn'])   # one process: --sync-bn changes nothing
+    # summed KL (the authors' code's reduction): each process's sum stands for the global batch's (scaled by world)
+    r['one-sum'] = launch(tmp, 'one-sum', 1, extra=['--kl-reduction', 'sum'])
+    r['sync-sum'] = launch(tmp, 'sync-sum', 2, extra=['--kl-reduction', 'sum', '--sync-bn'])
     r['cut'] = launch(tmp, 'cut', 2, env={'CRASH_AT': '10'})   # mid-epoch: the last checkpoint is at 8
     r['resumed'] = launch(tmp, 'cut', 2, resume=True)
     return tmp, r
@@ -88,7 +90,7 @@ def test_two_processes_end_with_identical_weights(runs):
 
 def test_loss_curve_matches_one_process_with_the_same_global_batch(runs):
     tmp, r = runs
-    for k in ('one', 'sync', 'one-sync'): assert r[k][0].returncode == 0, r[k][0].stderr[-3000:]
+    for k in ('one', 'sync', 'one-sum', 'sync-sum'): assert r[k][0].returncode == 0, r[k][0].stderr[-3000:]
     one, two, sync = metrics(tmp/'one'), metrics(tmp/'two'), metrics(tmp/'sync')
     assert [m['step'] for m in one] == [m['step'] for m in two] == [m['step'] for m in sync] == list(range(1, STEPS + 1))
     assert [m['lr'] for m in one] == [m['lr'] for m in two]   # the learning rate is unchanged at equal global batch
@@ -97,7 +99,9 @@ def test_loss_curve_matches_one_process_with_the_same_global_batch(runs):
     # with batch-norm statistics over the global batch, 2 processes compute what one does: the same images, the same
     # noise, the same statistics, the averaged gradient; only the order of float sums differs
     assert rel(one, sync) < 1e-4, rel(one, sync)
-    assert [{**m, 'time': o['time']} for m, o in zip(metrics(tmp/'one-sync'), one)] == one
+    one_sum, sync_sum = metrics(tmp/'one-sum'), metrics(tmp/'sync-sum')
+    assert rel(one_sum, sync_sum) < 1e-4, rel(one_sum, sync_sum)
+    assert sync_sum[0]['kl'] > 10 * sync[0]['kl']   # the summed KL is the global batch's sum (16 images), not a mean
     # per-process statistics (the default) normalise each half on its own: close, and further than the synchronised run
     assert 1e-3 < rel(one, two) < 0.3, rel(one, two)
     mean_rel = sum(abs(x['loss'] - y['loss']) / x['loss'] for x, y in zip(one, two)) / STEPS
@@ -111,6 +115,7 @@ def test_resumed_two_process_run_equals_uninterrupted(runs):
     assert p.returncode == 0, p.stderr[-3000:]
     assert same_state(torch.load(w/'rank0.pt', weights_only=True), torch.load(r['two'][1]/'rank0.pt', weights_only=True))
     assert same_state(torch.load(w/'rank1.pt', weights_only=True), torch.load(r['two'][1]/'rank1.pt', weights_only=True))
+    assert len(metrics(tmp/'cut')) == STEPS
     assert [{**m, 'time': c['time']} for m, c in zip(metrics(tmp/'two'), metrics(tmp/'cut'))] == metrics(tmp/'cut')
     rec = [json.loads(l) for l in (tmp/'cut'/'execution.jsonl').read_text().splitlines()]
     assert [x['step'] for x in rec] == [0, 8]   # the second start resumed from the checkpoint at step 8
