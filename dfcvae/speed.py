@@ -12,7 +12,7 @@ from .train import load_run, build_data, read_metrics
 from .study import measure_point
 
 # %% auto #0
-__all__ = ['precision_point', 'CountOps']
+__all__ = ['precision_point', 'CountOps', 'show_bench', 'show_scaling']
 
 # %% ../nbs/13_speed.ipynb #c13-004
 def precision_point(run: str | Path, # a run folder
@@ -38,3 +38,23 @@ class CountOps(TorchDispatchMode):
     "Count the operators (on a GPU: the kernels) dispatched inside the `with` block."
     def __init__(self): super().__init__(); self.n = 0
     def __torch_dispatch__(self, func, types, args=(), kwargs=None): self.n += 1; return func(*args, **(kwargs or {}))
+
+# %% ../nbs/13_speed.ipynb #c13-011
+def show_bench(path: str | Path, # the --json output of benchmarks/bench_train_step.py
+              ) -> dict:
+    "Print the benchmark's table (images/s, ratios to the peers, GFLOP/s, share of the fp32 peak, first step, memory); its rows by variant."
+    rows = [json.loads(l) for l in Path(path).read_text().splitlines()]
+    peers = [k[2:] for k in rows[0] if k.startswith('x_')]
+    print(rows[0]['device'], '| torch', rows[0]['torch'])
+    print(f"{'variant':>12} | {'images/s':>8} | " + ''.join(f"{'x ' + p:>15} | " for p in peers) + f"{'GFLOP/s':>8} | {'% of fp32 conv peak':>19} | {'first step s':>12} | {'peak MB':>8}")
+    for r in rows:
+        print(f"{r['variant']:>12} | {r['images_s']:8.1f} | " + ''.join(f"{r['x_' + p]:15.2f} | " for p in peers) +
+              f"{r['gflops']:8.1f} | {100 * r['gflops'] / r['peak_fp32_gflops']:18.0f}% | {r['first_s']:12.1f} | {r['peak_mb']:8.0f}")
+    return {r['variant']: r for r in rows}
+
+def show_scaling(path: str | Path, # the --scaling --json output of benchmarks/bench_train_step.py
+                ):
+    "Print images/s and peak memory against batch size and threads."
+    rows = [json.loads(l) for l in Path(path).read_text().splitlines()]
+    print(f"{'batch':>5} | {'threads':>7} | {'images/s':>8} | {'peak MB':>8}")
+    for r in rows: print(f"{r['bs']:5d} | {r['threads']:7d} | {r['bs'] / r['median_s']:8.1f} | {r['peak_mb']:8.0f}")
