@@ -7,18 +7,28 @@ against the step of the closest PyTorch peer (toshikwa/vae.pytorch, re-implement
 Each variant runs in a fresh process, interleaved with the others `--rounds` times (this machine is shared, so the
 variants see the same noise), and reports: the median seconds per step (after warm-up), images/s, achieved GFLOP/s and
 its share of the convolution peak measured in the same process (a 256 -> 256 3x3 convolution, 32x32 maps, batch 64, in the
-variant's precision and layout), the first step (compilation included), and peak memory (CPU: the process's
-resident-set high-water mark, Python and torch included; CUDA: torch.cuda.max_memory_allocated). The FLOPs of a step
-come from torch's `FlopCounterMode`, counted once per model in fp32 (every dfcvae variant does the same arithmetic).
+variant's precision and layout, measured after the steps with malloc='keep', its fastest form), the first step
+(compilation included), and peak memory (CPU: the process's resident-set high-water mark, Python and torch included;
+CUDA: torch.cuda.max_memory_allocated).
+
+FLOPs come from torch's `FlopCounterMode` on one fp32 eager step. GFLOP/s and the shares of the peak use the *model*
+FLOPs: the arithmetic of the step as the paper's network defines it, counted with the decoder's literal modules
+(upsample, pad, 3x3 convolution: `UpBlock.fused = False`). dfcvae's fused decoder (`up_conv`, 02_model) computes the
+same function with fewer multiplications; the table also gives the share of the peak of the FLOPs it executes.
 
 Variants:
 
     toshikwa      the peer's step as its code runs it: its VAE, its VGG19 loss (all of vgg19.features, conv1_1 .. pool5,
                   on both images, although its loss reads only relu1_1, relu2_1, relu3_1), Adam, fp32, NCHW
     toshikwa_cut  the same with the loss network cut after relu3_1: the fairer comparison of the remaining work
-    default     what `dfcvae_train` does with no execution option: precision='auto' (bf16 where native), channels-last
+    toshikwa_keep the peer's step as written, in a process with glibc's malloc set as dfcvae's default sets it
+                  (malloc='keep'): the share of our speed-up that is the allocator, which any code would get
+    default     what `dfcvae_train` does with no execution option: precision='auto' (bf16 where native), channels-last,
+                malloc='keep' (freed memory kept in the process), the fused decoder
     fp32        --precision fp32 (channels-last)
-    fp32_nchw   --precision fp32 --no-channels-last (the default before this benchmark's work)
+    fp32_system --precision fp32 --malloc system (glibc's malloc as the process has it)
+    fp32_literal --precision fp32 with the decoder's literal modules (UpBlock.fused = False)
+    fp32_nchw   --precision fp32 --no-channels-last --malloc system, literal decoder (the default before issue 10)
     bf16        --precision bf16 (channels-last)
     compile     the default with --compile (torch.compile; the first step includes compilation)
 
@@ -31,25 +41,33 @@ import torch
 VARIANTS = {
     'toshikwa': None,       # their step as written: all of vgg19.features on both images
     'toshikwa_cut': None,   # their step with the loss network cut after relu3_1, as ours is (their code does not cut it)
+    'toshikwa_keep': None,  # their step as written, with glibc's malloc set as dfcvae sets it
     'default': dict(),
     'fp32': dict(precision='fp32'),
-    'fp32_nchw': dict(precision='fp32', channels_last=False),
+    'fp32_system': dict(precision='fp32', malloc='system'),
+    'fp32_literal': dict(precision='fp32'),
+    'fp32_nchw': dict(precision='fp32', channels_last=False, malloc='system'),
     'bf16': dict(precision='bf16'),
     'compile': dict(compile=True),
 }
 HERE = os.path.dirname(os.path.abspath(__file__))
+LITERAL = ('fp32_literal', 'fp32_nchw')   # variants that run the decoder's literal modules
 
 
 def build(device, variant, vgg_weights, bs):
     "(step, config or None): a callable making one optimiser update on a batch, as the variant trains."
+    from dfcvae.train import get_config, build_updater, set_malloc
+    from dfcvae.model import UpBlock
     if variant.startswith('toshikwa'):
         sys.path.insert(0, HERE)
         from peers import PEERS
+        if variant == 'toshikwa_keep': set_malloc('keep')
         return PEERS['toshikwa'](device, vgg_weights, truncate_vgg=variant == 'toshikwa_cut'), None
-    from dfcvae.train import get_config, build_updater
+    UpBlock.fused = variant not in LITERAL
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         cfg = get_config('paper', vgg_weights=vgg_weights, bs=bs, **VARIANTS[variant])
+        set_malloc(cfg.malloc)   # as make_trainer does, before the run allocates
         up = build_updater(cfg, device)
     if cfg.compile: up.compile()
     return up, cfg
@@ -74,13 +92,16 @@ def peak_gflops(device, cl, bf16, iters=10):
     return flops / statistics.median(times) / 1e9
 
 
-def step_flops(device, variant, vgg_weights, bs):
-    "FLOPs of one step of `variant` (fp32, NCHW, eager: the same arithmetic as its faster forms)."
+def step_flops(device, variant, vgg_weights, bs, literal=True):
+    """FLOPs of one fp32 eager step of `variant`; for dfcvae, with the decoder's literal modules (the model FLOPs, the
+    default) or with its fused form (`literal=False`: the FLOPs it executes)."""
     from torch.utils.flop_counter import FlopCounterMode
-    base = variant if variant.startswith('toshikwa') else 'fp32_nchw'
+    from dfcvae.model import UpBlock
+    base = variant if variant.startswith('toshikwa') else 'fp32_nchw' if literal else 'fp32'
     step, _ = build(device, base, vgg_weights, bs)
     x = torch.rand(bs, 3, 64, 64, device=device)
     with FlopCounterMode(display=False) as fc: step(x)
+    UpBlock.fused = True
     return fc.get_total_flops()
 
 
@@ -105,6 +126,8 @@ def run_variant(device, variant, iters, vgg_weights, bs, threads):
         sync(device); t = time.perf_counter(); step(x); sync(device); times.append(time.perf_counter() - t)
     mem = (torch.cuda.max_memory_allocated() / 2**20 if device.type == 'cuda'
            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    from dfcvae.train import set_malloc
+    set_malloc('keep')   # the peak in its fastest form, whatever the variant ran with
     return dict(variant=variant, bs=bs, threads=torch.get_num_threads(), median_s=statistics.median(times), times=times,
                 first_s=first, peak_mb=mem, bf16=bf16, cl=cl, peak_gflops=peak_gflops(device, cl, bf16),
                 peak_fp32_gflops=peak_gflops(device, True, False))
@@ -160,11 +183,13 @@ def main():
                 results.append(res); s = res['median_s']
                 print(f"{bs:5d} | {res['threads']:7d} | {s:7.3f} | {bs / s:8.1f} | {flops64 * bs / 64 / s / 1e9:8.1f} | {res['peak_mb']:8.0f}", flush=True)
     else:
-        key = lambda v: v if v.startswith('toshikwa') else 'dfcvae'
-        flops = {}
+        key = lambda v: ('toshikwa_cut' if v == 'toshikwa_cut' else 'toshikwa') if v.startswith('toshikwa') else 'dfcvae'
+        flops, executed = {}, {}
         for v in variants:
-            if key(v) not in flops: flops[key(v)] = step_flops(dev, v, a.vgg_weights, 64)
-        for k, f in flops.items(): print(f"one training step of {k} (batch 64, 64x64): {f / 1e9:.1f} GFLOP (FlopCounterMode, fp32 eager)")
+            if key(v) not in flops: flops[key(v)] = executed[key(v)] = step_flops(dev, v, a.vgg_weights, 64)
+        if 'dfcvae' in flops: executed['dfcvae'] = step_flops(dev, 'fp32', a.vgg_weights, 64, literal=False)
+        for k, f in flops.items(): print(f"one training step of {k} (batch 64, 64x64): {f / 1e9:.1f} GFLOP (FlopCounterMode, fp32 eager)"
+                                         + (f"; the fused decoder executes {executed[k] / 1e9:.1f} GFLOP of them" if executed[k] != f else ''))
         runs = {v: [] for v in variants}
         for _ in range(a.rounds):
             for v in variants:
@@ -172,18 +197,18 @@ def main():
                 if res is not None: runs[v].append(res)
         peers = [v for v in variants if v.startswith('toshikwa') and runs[v]]
         print(f"{'variant':>12} | {'s/step':>7} | {'images/s':>8} | " + ''.join(f"{'vs ' + q:>15} | " for q in peers) +
-              f"{'GFLOP/s':>8} | {'% of its peak':>13} | {'% of fp32 peak':>14} | {'first step s':>12} | {'peak MB':>8}")
+              f"{'GFLOP/s':>8} | {'% of its peak':>13} | {'% of fp32 peak':>14} | {'executed, %':>11} | {'first step s':>12} | {'peak MB':>8}")
         med = {v: statistics.median([t for r in runs[v] for t in r['times']]) for v in variants if runs[v]}
         for v in variants:
             if not runs[v]: continue
             s, n = med[v], sum(len(r['times']) for r in runs[v])
-            g = flops[key(v)] / s / 1e9
+            g, ge = flops[key(v)] / s / 1e9, executed[key(v)] / s / 1e9
             peak, peak32 = statistics.median(r['peak_gflops'] for r in runs[v]), statistics.median(r['peak_fp32_gflops'] for r in runs[v])
             first, mem = max(r['first_s'] for r in runs[v]), max(r['peak_mb'] for r in runs[v])
-            results.append(dict(variant=v, median_s=s, images_s=64 / s, gflops=g, peak_gflops=peak, peak_fp32_gflops=peak32, first_s=first,
+            results.append(dict(variant=v, median_s=s, images_s=64 / s, gflops=g, gflops_executed=ge, peak_gflops=peak, peak_fp32_gflops=peak32, first_s=first,
                                 peak_mb=mem, bf16=runs[v][0]['bf16'], cl=runs[v][0]['cl'], steps=n, **{f'x_{q}': med[q] / s for q in peers}))
             print(f"{v:>12} | {s:7.3f} | {64 / s:8.1f} | " + ''.join(f"{f'x{med[q] / s:.2f}':>15} | " for q in peers) +
-                  f"{g:8.1f} | {100 * g / peak:12.0f}% | {100 * g / peak32:13.0f}% | {first:12.1f} | {mem:8.0f}"
+                  f"{g:8.1f} | {100 * g / peak:12.0f}% | {100 * g / peak32:13.0f}% | {100 * ge / peak32:10.0f}% | {first:12.1f} | {mem:8.0f}"
                   f"   ({'bf16' if runs[v][0]['bf16'] else 'fp32'}, {'channels-last' if runs[v][0]['cl'] else 'NCHW'}; {n} steps)", flush=True)
     if a.json:
         with open(a.json, 'w') as fh:

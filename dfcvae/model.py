@@ -10,7 +10,8 @@ from torch import nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['EdgePad', 'down_block', 'up_block', 'map_side', 'dcgan_init_', 'Encoder', 'Decoder', 'VAEOutput', 'VAE']
+__all__ = ['UP_TAPS', 'EdgePad', 'down_block', 'up_conv', 'UpBlock', 'up_block', 'map_side', 'dcgan_init_', 'Encoder', 'Decoder',
+           'VAEOutput', 'VAE']
 
 # %% ../nbs/02_model.ipynb #c005
 class EdgePad(nn.Module):
@@ -26,11 +27,32 @@ def down_block(ci: int, co: int) -> nn.Sequential:
     "Encoder block: conv 4x4 stride 2 padding 1, batch norm, LeakyReLU(0.2); halves the side."
     return nn.Sequential(nn.Conv2d(ci, co, 4, 2, 1), nn.BatchNorm2d(co), nn.LeakyReLU(0.2, inplace=True))
 
-def up_block(ci: int, co: int, last: bool = False) -> nn.Sequential:
+UP_TAPS = torch.tensor([[0., 0, 1], [0, 1, 1], [1, 1, 0], [1, 0, 0]])   # 4-tap kernel = UP_TAPS @ 3-tap kernel (see above)
+
+def up_conv(x: torch.Tensor, # N x ci x H x W
+            weight: torch.Tensor, # co x ci x 3 x 3, a Conv2d's weight
+            bias: torch.Tensor | None = None, # co
+           ) -> torch.Tensor:
+    "`Conv2d(3x3)(EdgePad(1)(Upsample(2, 'nearest')(x)))` (N x co x 2H x 2W) as one transposed convolution of `x` padded by one pixel."
+    with torch.autocast(x.device.type, enabled=False):   # the 4x4 kernel is summed in the weight's precision
+        a = UP_TAPS.to(weight.device, weight.dtype)
+        w4 = torch.einsum('kd,oide,le->iokl', a, weight, a)   # ci x co x 4 x 4, conv_transpose2d's layout
+    return F.conv_transpose2d(EdgePad(1)(x), w4, bias, stride=2, padding=3)
+
+class UpBlock(nn.Sequential):
+    "Upsample, EdgePad, Conv2d (then BN, LeakyReLU); with `fused` (the default) the first three run as `up_conv`."
+    fused = True
+    def forward(self, x):
+        if not self.fused: return super().forward(x)
+        x = up_conv(x, self[2].weight, self[2].bias)
+        for m in list(self)[3:]: x = m(x)
+        return x
+
+def up_block(ci: int, co: int, last: bool = False) -> UpBlock:
     "Decoder block: nearest upsample x2, replication pad 1, conv 3x3 stride 1, then BN + LeakyReLU(0.2) unless `last`."
     layers = [nn.Upsample(scale_factor=2, mode='nearest'), EdgePad(1), nn.Conv2d(ci, co, 3, 1)]
     if not last: layers += [nn.BatchNorm2d(co), nn.LeakyReLU(0.2, inplace=True)]
-    return nn.Sequential(*layers)
+    return UpBlock(*layers)
 
 def map_side(widths: tuple, img_size: int) -> int:
     "Side of the smallest feature map after one halving per width; an error unless `img_size` is divisible by 2**len(widths)."

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_train.ipynb #c002
 from __future__ import annotations
-import os, sys, io, re, ast, json, math, time, errno, functools, platform, pickle, zipfile, signal, inspect, tokenize, linecache, warnings, argparse, dataclasses, contextlib, threading
+import os, sys, io, re, ast, json, math, time, errno, ctypes, functools, platform, pickle, zipfile, signal, inspect, tokenize, linecache, warnings, argparse, dataclasses, contextlib, threading
 from dataclasses import dataclass, asdict
 from pathlib import Path
 from typing import Callable
@@ -18,19 +18,20 @@ from .model import VAE
 from .losses import VGGFeatures, FeaturePerceptualLoss, PixelLoss, LAYER_SETS, VGG19_LAYERS
 
 # %% auto #0
-__all__ = ['CHOICES', 'EXECUTION', 'PRESETS', 'CPU_FLAGS', 'MODELS', 'EVENTS', 'CHECKPOINT', 'PREVIOUS', 'RUN_FILES',
-           'RUN_OPTIONS', 'TrainConfig', 'get_config', 'build_data', 'build_loss', 'resolve_precision',
-           'GlobalBatchNorm2d', 'global_batch_norm', 'forward_context', 'VAEUpdater', 'ModelSpec', 'register_model',
-           'vae_model', 'vae_updater', 'model_spec', 'build_model', 'build_updater', 'CancelFit', 'Callback',
-           'dist_world', 'Trainer', 'NonFiniteLoss', 'last_good', 'LRSchedule', 'NonFiniteGuard', 'MetricsLog',
-           'ProgressBar', 'Checkpoint', 'SampleGrids', 'SignalStop', 'UnsafeCheckpointError', 'CheckpointReadError',
-           'load_checkpoint', 'read_checkpoint', 'execution_record', 'describe_execution', 'remove_orphans',
-           'read_config_file', 'config_from_dict', 'check_same_config', 'default_callbacks', 'with_defaults',
-           'make_trainer', 'prepare_run_folder', 'init_distributed', 'check_distributed', 'train', 'load_run',
-           'field_help', 'make_parser', 'config_from_args', 'cli_train', 'main', 'read_metrics', 'plot_losses']
+__all__ = ['CHOICES', 'EXECUTION', 'PRESETS', 'CPU_FLAGS', 'M_TRIM_THRESHOLD', 'M_MMAP_MAX', 'MODELS', 'EVENTS', 'CHECKPOINT',
+           'PREVIOUS', 'RUN_FILES', 'RUN_OPTIONS', 'TrainConfig', 'get_config', 'build_data', 'build_loss',
+           'resolve_precision', 'set_malloc', 'GlobalBatchNorm2d', 'global_batch_norm', 'forward_context', 'VAEUpdater',
+           'ModelSpec', 'register_model', 'vae_model', 'vae_updater', 'model_spec', 'build_model', 'build_updater',
+           'CancelFit', 'Callback', 'dist_world', 'Trainer', 'NonFiniteLoss', 'last_good', 'LRSchedule',
+           'NonFiniteGuard', 'MetricsLog', 'ProgressBar', 'Checkpoint', 'SampleGrids', 'SignalStop',
+           'UnsafeCheckpointError', 'CheckpointReadError', 'load_checkpoint', 'read_checkpoint', 'execution_record',
+           'describe_execution', 'remove_orphans', 'read_config_file', 'config_from_dict', 'check_same_config',
+           'default_callbacks', 'with_defaults', 'make_trainer', 'prepare_run_folder', 'init_distributed',
+           'check_distributed', 'train', 'load_run', 'field_help', 'make_parser', 'config_from_args', 'cli_train',
+           'main', 'read_metrics', 'plot_losses']
 
 # %% ../nbs/04_train.ipynb #c005
-CHOICES = dict(kl_reduction=('mean', 'sum'), precision=('auto', 'fp32', 'bf16'), vgg_convention=('caffe', 'torchvision'))  # allowed values
+CHOICES = dict(kl_reduction=('mean', 'sum'), precision=('auto', 'fp32', 'bf16'), malloc=('keep', 'system'), vgg_convention=('caffe', 'torchvision'))  # allowed values
 
 @dataclass
 class TrainConfig:
@@ -71,6 +72,7 @@ class TrainConfig:
     checkpoint_every: int = 100      # optimiser steps between checkpoints (also at each epoch's end, at the end and when stopped)
     log_every: int = 10              # optimiser steps between readings of the loss terms from the device (one host synchronisation each); metrics.jsonl keeps one line per step
     compile: bool = False            # torch.compile the network and the loss (the first steps take longer: compilation)
+    malloc: str = 'keep'             # 'keep': glibc's malloc keeps freed memory in the process for the next update's tensors (no page faults on re-use; process-wide); 'system': leave the C allocator as it is
     # several processes (torchrun); bs is the global batch
     sync_bn: bool = False            # batch-norm statistics over the global batch (SyncBatchNorm on GPUs, GlobalBatchNorm2d on CPUs) instead of each process's part
 
@@ -107,7 +109,7 @@ class TrainConfig:
         every = (self.decay_every if self.decay_every is not None else steps_per_epoch) or max(1, self.total_steps(steps_per_epoch) // 5)
         return self.lr * self.lr_decay ** (step // every)
 
-EXECUTION = ('epochs', 'max_steps', 'precision', 'channels_last', 'checkpoint_every', 'log_every', 'compile')  # fields a resumed run may change
+EXECUTION = ('epochs', 'max_steps', 'precision', 'channels_last', 'checkpoint_every', 'log_every', 'compile', 'malloc')  # fields a resumed run may change
 
 PRESETS = {
     'paper': dict(),
@@ -178,6 +180,29 @@ def resolve_precision(precision: str, # 'auto', 'fp32' or 'bf16'
         isa = _cpu_bf16(CPU_FLAGS)
         return ('bf16', f'auto: this CPU has {isa}') if isa else ('fp32', 'auto: this CPU has neither AMX nor AVX-512 BF16')
     return 'fp32', f'auto: no native bf16 autocast on {device.type}'
+
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4   # mallopt's parameter numbers (glibc's malloc.h)
+
+@functools.lru_cache(maxsize=None)
+def _glibc() -> tuple | None:
+    "(this process's C library, its version) when it is glibc, else None."
+    try:
+        lib = ctypes.CDLL(None); lib.gnu_get_libc_version.restype = ctypes.c_char_p
+        return lib, lib.gnu_get_libc_version().decode()
+    except (OSError, AttributeError, TypeError): return None
+
+def set_malloc(malloc: str, # 'keep' or 'system'
+              ) -> tuple:
+    """(the allocator setting now in force, why). 'keep' tells glibc's malloc to take even large blocks from the heap
+    and to return no freed memory to the system, so an update's tensors re-use the previous update's pages instead of
+    mapping (and page-faulting) fresh ones; it holds for the whole process. 'system' changes nothing."""
+    if malloc == 'system': return 'system', 'asked for: the C allocator as it is'
+    found = _glibc()
+    if found is None: return 'system', 'keep needs glibc, and this C library is another: left as it is'
+    lib, version = found
+    if not (lib.mallopt(M_MMAP_MAX, 0) and lib.mallopt(M_TRIM_THRESHOLD, 2**31 - 1)):
+        return 'system', f'glibc {version} refused mallopt: left as it is'
+    return 'keep', f'glibc {version}: freed memory stays in the process'
 
 class GlobalBatchNorm2d(nn.BatchNorm2d):
     """Batch norm whose training statistics are those of the global batch of all processes (two all-reduces, through
@@ -586,19 +611,20 @@ RUN_FILES = {'config.json', 'metrics.jsonl', 'execution.jsonl', 'samples', 'chec
 def execution_record(cfg: TrainConfig, # the run's config
                      device, # where it computes
                      step: int = 0, # the step it starts from (0, or a resumed checkpoint's)
+                     malloc: tuple = ('system', 'not set'), # (setting used, why): what `set_malloc` returned
                     ) -> dict:
     "How a (re)start of a run computes: precision asked and used (and why), layout, device, threads, versions; one line of execution.jsonl."
     used, why = resolve_precision(cfg.precision, device)
     device = torch.device(device)
     return dict(step=step, precision=cfg.precision, precision_used=used, precision_why=why, channels_last=cfg.channels_last,
-                compile=cfg.compile, world=dist_world()[1],
+                compile=cfg.compile, malloc=cfg.malloc, malloc_used=malloc[0], malloc_why=malloc[1], world=dist_world()[1],
                 device=str(device), device_name=torch.cuda.get_device_name(device) if device.type == 'cuda' else platform.processor() or platform.machine(),
                 threads=torch.get_num_threads(), torch=torch.__version__, time=round(time.time(), 3))
 
 def describe_execution(rec: dict) -> str:
     "One line for the user: `precision bf16 (auto: this CPU has AMX), channels-last, cpu, 2 threads`."
     return (f"precision {rec['precision_used']} ({rec['precision_why']}), {'channels-last' if rec['channels_last'] else 'NCHW'}, "
-            f"{rec['device']}, {rec['threads']} threads")
+            f"{rec['device']}, {rec['threads']} threads, malloc {rec.get('malloc_used', 'system')}")
 
 def remove_orphans(out: Path) -> list:
     "Delete the temporary files that killed writes left in a run folder (`.NAME.*.tmp`); returns their names."
@@ -656,6 +682,7 @@ def make_trainer(cfg: TrainConfig, # what to train
     """A trainer for `cfg` in run folder `out`, restored from its checkpoint when resuming, ready to `fit`. Started by
     `torchrun` (WORLD_SIZE > 1), it is one process of a multi-process run (see `init_distributed`)."""
     out, device = Path(out), init_distributed(get_device(device))
+    heap = set_malloc(cfg.malloc)   # before the run allocates
     rank, world = dist_world()
     check_distributed(cfg, device, world)
     ckpt = prepare_run_folder(cfg, out, resume) if rank == 0 else None
@@ -670,7 +697,7 @@ def make_trainer(cfg: TrainConfig, # what to train
     tr = Trainer(cfg, updater, Batches(train_ds, cfg.bs, seed=cfg.seed, device=device, rank=rank, world=world), out, held_out, device,
                  with_defaults(callbacks, progress))
     if ckpt is not None: tr.restore(ckpt)
-    tr.execution = execution_record(cfg, device, tr.step)
+    tr.execution = execution_record(cfg, device, tr.step, heap)
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         with atomic_path(out/'config.json') as tmp: tmp.write_text(json.dumps(_jsonable(cfg), indent=1))
