@@ -8,8 +8,8 @@ Each variant runs in a fresh process, interleaved with the others `--rounds` tim
 variants see the same noise), and reports: the median seconds per step (after warm-up), images/s, achieved GFLOP/s and
 its share of the convolution peak measured in the same process (a 256 -> 256 3x3 convolution, 32x32 maps, batch 64, in the
 variant's precision and layout, measured after the steps with malloc='keep', its fastest form), the first step
-(compilation included), and peak memory (CPU: the process's resident-set high-water mark, Python and torch included;
-CUDA: torch.cuda.max_memory_allocated).
+(compilation included), and peak memory (CPU: the process's resident-set high-water mark, VmHWM, Python and torch
+included; CUDA: torch.cuda.max_memory_allocated).
 
 FLOPs come from torch's `FlopCounterMode` on one fp32 eager step. GFLOP/s and the shares of the peak use the *model*
 FLOPs: the arithmetic of the step as the paper's network defines it, counted with the decoder's literal modules
@@ -124,13 +124,21 @@ def run_variant(device, variant, iters, vgg_weights, bs, threads):
     times = []
     for _ in range(iters):
         sync(device); t = time.perf_counter(); step(x); sync(device); times.append(time.perf_counter() - t)
-    mem = (torch.cuda.max_memory_allocated() / 2**20 if device.type == 'cuda'
-           else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    mem = torch.cuda.max_memory_allocated() / 2**20 if device.type == 'cuda' else peak_rss_mb()
     from dfcvae.train import set_malloc
     set_malloc('keep')   # the peak in its fastest form, whatever the variant ran with
     return dict(variant=variant, bs=bs, threads=torch.get_num_threads(), median_s=statistics.median(times), times=times,
                 first_s=first, peak_mb=mem, bf16=bf16, cl=cl, peak_gflops=peak_gflops(device, cl, bf16),
                 peak_fp32_gflops=peak_gflops(device, True, False))
+
+
+def peak_rss_mb():
+    """This process's resident-set high-water mark in MB: VmHWM from /proc/self/status (Linux), which starts afresh at
+    exec. (getrusage's ru_maxrss does not: a child started by fork + exec inherits its parent's peak as a floor.)"""
+    try:
+        with open('/proc/self/status') as f:
+            return next(int(l.split()[1]) for l in f if l.startswith('VmHWM:')) / 1024
+    except (OSError, StopIteration, ValueError): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def device_name(dev):

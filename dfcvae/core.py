@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #c002
 from __future__ import annotations
-import os, io, errno, random, tempfile, contextlib
+import os, io, errno, random, argparse, tempfile, contextlib
 from pathlib import Path
 import numpy as np
 import torch
@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 # %% auto #0
 __all__ = ['set_seed', 'get_device', 'to_image', 'to_tensor', 'DfcvaeError', 'DataError', 'WeightsError', 'ConfigError',
            'RunFolderError', 'WriteError', 'write_error', 'atomic_path', 'write_bytes', 'atomic_torch_save',
-           'show_image', 'show_images']
+           'OneLineArgumentParser', 'show_image', 'show_images']
 
 # %% ../nbs/00_core.ipynb #c005
 def set_seed(seed: int, # the seed for Python's, NumPy's and torch's global generators
@@ -140,6 +140,11 @@ def atomic_torch_save(obj, # anything `torch.save` takes
     buf = io.BytesIO(); torch.save(obj, buf)   # serialised in memory, then written with Python's I/O, whose errors keep their errno
     with atomic_path(path, keep_previous) as tmp: write_bytes(tmp, buf.getvalue(), name=path)
     return Path(path)
+
+# %% ../nbs/00_core.ipynb #ee70115b
+class OneLineArgumentParser(argparse.ArgumentParser):
+    "An `ArgumentParser` whose usage errors are one line on stderr (`PROG: error: ...`) and exit status 2."
+    def error(self, message): self.exit(2, f"{self.prog}: error: {message}\n")
 
 # %% ../nbs/00_core.ipynb #c017
 def show_image(img, # an image tensor or array (see `to_image`)

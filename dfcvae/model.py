@@ -4,6 +4,7 @@
 
 # %% ../nbs/02_model.ipynb #c002
 from __future__ import annotations
+import functools
 from typing import NamedTuple
 import torch
 from torch import nn
@@ -29,14 +30,20 @@ def down_block(ci: int, co: int) -> nn.Sequential:
 
 UP_TAPS = torch.tensor([[0., 0, 1], [0, 1, 1], [1, 1, 0], [1, 0, 0]])   # 4-tap kernel = UP_TAPS @ 3-tap kernel (see above)
 
+@functools.lru_cache(maxsize=None)
+def _up_kernel(device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    "kron(UP_TAPS, UP_TAPS) (16 x 9: the flattened 4x4 kernel from the flattened 3x3 one), made once per device and dtype."
+    return torch.kron(UP_TAPS, UP_TAPS).to(device, dtype)
+
 def up_conv(x: torch.Tensor, # N x ci x H x W
             weight: torch.Tensor, # co x ci x 3 x 3, a Conv2d's weight
             bias: torch.Tensor | None = None, # co
            ) -> torch.Tensor:
     "`Conv2d(3x3)(EdgePad(1)(Upsample(2, 'nearest')(x)))` (N x co x 2H x 2W) as one transposed convolution of `x` padded by one pixel."
+    co, ci = weight.shape[:2]
     with torch.autocast(x.device.type, enabled=False):   # the 4x4 kernel is summed in the weight's precision
-        a = UP_TAPS.to(weight.device, weight.dtype)
-        w4 = torch.einsum('kd,oide,le->iokl', a, weight, a)   # ci x co x 4 x 4, conv_transpose2d's layout
+        # one matrix product (few kernels: on a GPU the step is bound by kernel launches); ci x co x 4 x 4, conv_transpose2d's layout
+        w4 = (weight.reshape(co * ci, 9) @ _up_kernel(weight.device, weight.dtype).t()).view(co, ci, 4, 4).transpose(0, 1)
     return F.conv_transpose2d(EdgePad(1)(x), w4, bias, stride=2, padding=3)
 
 class UpBlock(nn.Sequential):

@@ -10,7 +10,7 @@ from tqdm.auto import tqdm
 try: import nbformat, nbclient
 except ImportError: nbformat = nbclient = None   # the [experiments] extra; reproduce() says so
 import dfcvae
-from .core import atomic_path
+from .core import atomic_path, OneLineArgumentParser
 
 # %% auto #0
 __all__ = ['ENV', 'SUPPORT', 'ReproduceError', 'find_notebooks', 'experiment_notebooks', 'kernel_env', 'run_notebook',
@@ -138,11 +138,8 @@ def write_report(out: Path, # the output folder, holding the executed notebooks
     return out/'report.md'
 
 # %% ../nbs/12_reproduce.ipynb #c12-012
-class _OneLineErrors(argparse.ArgumentParser):
-    def error(self, message): self.exit(2, f"{self.prog}: error: {message}\n")
-
 def make_parser() -> argparse.ArgumentParser:
-    p = _OneLineErrors(prog='dfcvae_reproduce', formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = OneLineArgumentParser(prog='dfcvae_reproduce', formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Re-execute the experiment notebooks of dfcvae (06_generation ... 10_prediction) against the shipped "
                     "reference models, or the run folders in --runs, and write the executed notebooks and one summary report "
                     "(report.md, with the figures in figures/) into --out.",

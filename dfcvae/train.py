@@ -12,18 +12,18 @@ import torch
 from torch import nn
 import torchvision
 from tqdm.auto import tqdm
-from .core import set_seed, get_device, atomic_path, atomic_torch_save, DfcvaeError, ConfigError, RunFolderError, WeightsError
+from .core import set_seed, get_device, atomic_path, atomic_torch_save, OneLineArgumentParser, DfcvaeError, ConfigError, RunFolderError, WeightsError
 from .data import CelebA, SyntheticFaces, Batches, FaceData, CROPS
 from .model import VAE
 from .losses import VGGFeatures, FeaturePerceptualLoss, PixelLoss, LAYER_SETS, VGG19_LAYERS
 
 # %% auto #0
-__all__ = ['CHOICES', 'EXECUTION', 'PRESETS', 'CPU_FLAGS', 'M_TRIM_THRESHOLD', 'M_MMAP_MAX', 'MODELS', 'EVENTS', 'CHECKPOINT',
-           'PREVIOUS', 'RUN_FILES', 'RUN_OPTIONS', 'TrainConfig', 'get_config', 'build_data', 'build_loss',
-           'resolve_precision', 'set_malloc', 'GlobalBatchNorm2d', 'global_batch_norm', 'forward_context', 'VAEUpdater',
-           'ModelSpec', 'register_model', 'vae_model', 'vae_updater', 'model_spec', 'build_model', 'build_updater',
-           'CancelFit', 'Callback', 'dist_world', 'Trainer', 'NonFiniteLoss', 'last_good', 'LRSchedule',
-           'NonFiniteGuard', 'MetricsLog', 'ProgressBar', 'Checkpoint', 'SampleGrids', 'SignalStop',
+__all__ = ['CHOICES', 'EXECUTION', 'PRESETS', 'CPU_FLAGS', 'M_TRIM_THRESHOLD', 'M_MMAP_MAX', 'GLIBC_DEFAULTS', 'MODELS', 'EVENTS',
+           'CHECKPOINT', 'PREVIOUS', 'RUN_FILES', 'RUN_OPTIONS', 'TrainConfig', 'get_config', 'build_data',
+           'build_loss', 'resolve_precision', 'set_malloc', 'GlobalBatchNorm2d', 'global_batch_norm', 'forward_context',
+           'VAEUpdater', 'ModelSpec', 'register_model', 'vae_model', 'vae_updater', 'model_spec', 'build_model',
+           'build_updater', 'CancelFit', 'Callback', 'dist_world', 'Trainer', 'NonFiniteLoss', 'last_good',
+           'LRSchedule', 'NonFiniteGuard', 'MetricsLog', 'ProgressBar', 'Checkpoint', 'SampleGrids', 'SignalStop',
            'UnsafeCheckpointError', 'CheckpointReadError', 'load_checkpoint', 'read_checkpoint', 'execution_record',
            'describe_execution', 'remove_orphans', 'read_config_file', 'config_from_dict', 'check_same_config',
            'default_callbacks', 'with_defaults', 'make_trainer', 'prepare_run_folder', 'init_distributed',
@@ -182,6 +182,8 @@ def resolve_precision(precision: str, # 'auto', 'fp32' or 'bf16'
     return 'fp32', f'auto: no native bf16 autocast on {device.type}'
 
 M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4   # mallopt's parameter numbers (glibc's malloc.h)
+GLIBC_DEFAULTS = {M_TRIM_THRESHOLD: 128 * 1024, M_MMAP_MAX: 65536}   # their values in glibc before any mallopt
+_malloc_kept = False   # whether 'keep' is in force in this process
 
 @functools.lru_cache(maxsize=None)
 def _glibc() -> tuple | None:
@@ -195,13 +197,20 @@ def set_malloc(malloc: str, # 'keep' or 'system'
               ) -> tuple:
     """(the allocator setting now in force, why). 'keep' tells glibc's malloc to take even large blocks from the heap
     and to return no freed memory to the system, so an update's tensors re-use the previous update's pages instead of
-    mapping (and page-faulting) fresh ones; it holds for the whole process. 'system' changes nothing."""
-    if malloc == 'system': return 'system', 'asked for: the C allocator as it is'
+    mapping (and page-faulting) fresh ones; it holds for the whole process. 'system' undoes an earlier 'keep' of this
+    process (glibc's default limits again), else changes nothing."""
+    global _malloc_kept
     found = _glibc()
+    if malloc == 'system':
+        if not (_malloc_kept and found): return 'system', 'asked for: the C allocator as it is'
+        for param, value in GLIBC_DEFAULTS.items(): found[0].mallopt(param, value)
+        _malloc_kept = False
+        return 'system', "asked for: glibc's default limits restored"
     if found is None: return 'system', 'keep needs glibc, and this C library is another: left as it is'
     lib, version = found
     if not (lib.mallopt(M_MMAP_MAX, 0) and lib.mallopt(M_TRIM_THRESHOLD, 2**31 - 1)):
         return 'system', f'glibc {version} refused mallopt: left as it is'
+    _malloc_kept = True
     return 'keep', f'glibc {version}: freed memory stays in the process'
 
 class GlobalBatchNorm2d(nn.BatchNorm2d):
@@ -794,14 +803,11 @@ def _parse_as(f: dataclasses.Field) -> Callable:
             raise argparse.ArgumentTypeError(f"{s!r}: give {want}" + (" (or none)" if optional else '')) from None
     return parse
 
-class _OneLineErrors(argparse.ArgumentParser):
-    def error(self, message): self.exit(2, f"{self.prog}: error: {message}\n")
-
 RUN_OPTIONS = ('out', 'resume', 'synthetic', 'device', 'quiet')   # options of the command, not of the config
 
 def make_parser() -> argparse.ArgumentParser:
     "The options of `dfcvae_train`: the run's own, then one per `TrainConfig` field with its comment as help."
-    p = _OneLineErrors(prog='dfcvae_train', argument_default=argparse.SUPPRESS,
+    p = OneLineArgumentParser(prog='dfcvae_train', argument_default=argparse.SUPPRESS,
                        description="Train a DFC-VAE (or a baseline) into a run folder. Config options override the preset's values; "
                                    "tuples are comma-separated (--layers relu3_1,relu4_1,relu5_1); 'none' clears an optional field.")
     run = p.add_argument_group('the run')
