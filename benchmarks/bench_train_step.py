@@ -56,13 +56,15 @@ LITERAL = ('fp32_literal', 'fp32_nchw')   # variants that run the decoder's lite
 
 def build(device, variant, vgg_weights, bs):
     "(step, config or None): a callable making one optimiser update on a batch, as the variant trains."
-    from dfcvae.train import get_config, build_updater, set_malloc
-    from dfcvae.model import UpBlock
     if variant.startswith('toshikwa'):
         sys.path.insert(0, HERE)
         from peers import PEERS
-        if variant == 'toshikwa_keep': set_malloc('keep')
+        if variant == 'toshikwa_keep':
+            from dfcvae.train import set_malloc
+            set_malloc('keep')
         return PEERS['toshikwa'](device, vgg_weights, truncate_vgg=variant == 'toshikwa_cut'), None
+    from dfcvae.train import get_config, build_updater, set_malloc
+    from dfcvae.model import UpBlock
     UpBlock.fused = variant not in LITERAL
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')

@@ -4,15 +4,15 @@
 
 # %% ../nbs/02_model.ipynb #c002
 from __future__ import annotations
-import functools
+import contextlib
 from typing import NamedTuple
 import torch
 from torch import nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['UP_TAPS', 'EdgePad', 'down_block', 'up_conv', 'UpBlock', 'up_block', 'map_side', 'dcgan_init_', 'Encoder', 'Decoder',
-           'VAEOutput', 'VAE']
+__all__ = ['UP_TAPS', 'UP_KERNEL', 'EdgePad', 'down_block', 'up_conv', 'UpBlock', 'up_block', 'map_side', 'dcgan_init_',
+           'Encoder', 'Decoder', 'VAEOutput', 'VAE']
 
 # %% ../nbs/02_model.ipynb #c005
 class EdgePad(nn.Module):
@@ -30,29 +30,38 @@ def down_block(ci: int, co: int) -> nn.Sequential:
 
 UP_TAPS = torch.tensor([[0., 0, 1], [0, 1, 1], [1, 1, 0], [1, 0, 0]])   # 4-tap kernel = UP_TAPS @ 3-tap kernel (see above)
 
-@functools.lru_cache(maxsize=None)
-def _up_kernel(device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    "kron(UP_TAPS, UP_TAPS) (16 x 9: the flattened 4x4 kernel from the flattened 3x3 one), made once per device and dtype."
-    return torch.kron(UP_TAPS, UP_TAPS).to(device, dtype)
+UP_KERNEL = torch.kron(UP_TAPS, UP_TAPS)   # 16 x 9: the flattened 4x4 kernel from the flattened 3x3 one
+
+def _no_autocast(device_type: str):
+    "A context with autocast off on `device_type` (nothing where this torch has no autocast for it)."
+    try: return torch.autocast(device_type, enabled=False)
+    except RuntimeError: return contextlib.nullcontext()
 
 def up_conv(x: torch.Tensor, # N x ci x H x W
             weight: torch.Tensor, # co x ci x 3 x 3, a Conv2d's weight
             bias: torch.Tensor | None = None, # co
+            kernel: torch.Tensor | None = None, # UP_KERNEL on the weight's device and dtype (made here if None)
            ) -> torch.Tensor:
     "`Conv2d(3x3)(EdgePad(1)(Upsample(2, 'nearest')(x)))` (N x co x 2H x 2W) as one transposed convolution of `x` padded by one pixel."
     co, ci = weight.shape[:2]
-    with torch.autocast(x.device.type, enabled=False):   # the 4x4 kernel is summed in the weight's precision
-        # one matrix product (few kernels: on a GPU the step is bound by kernel launches); ci x co x 4 x 4, conv_transpose2d's layout
-        w4 = (weight.reshape(co * ci, 9) @ _up_kernel(weight.device, weight.dtype).t()).view(co, ci, 4, 4).transpose(0, 1)
+    kernel = UP_KERNEL.to(weight.device, weight.dtype) if kernel is None else kernel
+    with _no_autocast(x.device.type):   # the 4x4 kernel is summed in the weight's precision
+        # one matrix product (few operators: on a GPU the step is bound by kernel launches); ci x co x 4 x 4, conv_transpose2d's layout
+        w4 = (weight.reshape(co * ci, 9) @ kernel.t()).view(co, ci, 4, 4).transpose(0, 1)
     return F.conv_transpose2d(EdgePad(1)(x), w4, bias, stride=2, padding=3)
 
 class UpBlock(nn.Sequential):
     "Upsample, EdgePad, Conv2d (then BN, LeakyReLU); with `fused` (the default) the first three run as `up_conv`."
     fused = True
+    def __init__(self, *layers):
+        super().__init__(*layers)
+        self.register_buffer('up_kernel', UP_KERNEL.clone(), persistent=False)   # follows .to(); not in the state dict
     def forward(self, x):
-        if not self.fused: return super().forward(x)
-        x = up_conv(x, self[2].weight, self[2].bias)
-        for m in list(self)[3:]: x = m(x)
+        mods = list(self)
+        literal = len(mods) < 3 or not (isinstance(mods[0], nn.Upsample) and isinstance(mods[1], EdgePad) and isinstance(mods[2], nn.Conv2d))
+        if not self.fused or literal: return super().forward(x)   # also a slice of a block
+        x = up_conv(x, mods[2].weight, mods[2].bias, self.up_kernel)
+        for m in mods[3:]: x = m(x)
         return x
 
 def up_block(ci: int, co: int, last: bool = False) -> UpBlock:

@@ -194,22 +194,26 @@ def _glibc() -> tuple | None:
     except (OSError, AttributeError, TypeError): return None
 
 def set_malloc(malloc: str, # 'keep' or 'system'
+               device='cpu', # where the run computes: 'keep' is for CPU runs (a GPU run's host side allocates little)
               ) -> tuple:
     """(the allocator setting now in force, why). 'keep' tells glibc's malloc to take even large blocks from the heap
     and to return no freed memory to the system, so an update's tensors re-use the previous update's pages instead of
-    mapping (and page-faulting) fresh ones; it holds for the whole process. 'system' undoes an earlier 'keep' of this
-    process (glibc's default limits again), else changes nothing."""
+    mapping (and page-faulting) fresh ones; it holds for the whole process. 'system' after a 'keep' in this process sets
+    glibc's initial limits again (only partly an undo: glibc's adaptive mmap threshold stays off once mallopt was
+    called), else changes nothing."""
     global _malloc_kept
     found = _glibc()
     if malloc == 'system':
         if not (_malloc_kept and found): return 'system', 'asked for: the C allocator as it is'
         for param, value in GLIBC_DEFAULTS.items(): found[0].mallopt(param, value)
         _malloc_kept = False
-        return 'system', "asked for: glibc's default limits restored"
+        return 'system', "asked for: glibc's initial limits set again (its adaptive mmap threshold stays off in this process)"
+    if torch.device(device).type != 'cpu': return 'system', f'keep is for CPU runs; this one computes on {torch.device(device).type}: left as it is'
     if found is None: return 'system', 'keep needs glibc, and this C library is another: left as it is'
     lib, version = found
-    if not (lib.mallopt(M_MMAP_MAX, 0) and lib.mallopt(M_TRIM_THRESHOLD, 2**31 - 1)):
-        return 'system', f'glibc {version} refused mallopt: left as it is'
+    if not lib.mallopt(M_MMAP_MAX, 0): return 'system', f'glibc {version} refused mallopt: left as it is'
+    if not lib.mallopt(M_TRIM_THRESHOLD, 2**31 - 1):
+        lib.mallopt(M_MMAP_MAX, GLIBC_DEFAULTS[M_MMAP_MAX]); return 'system', f'glibc {version} refused mallopt: left as it is'
     _malloc_kept = True
     return 'keep', f'glibc {version}: freed memory stays in the process'
 
@@ -691,7 +695,7 @@ def make_trainer(cfg: TrainConfig, # what to train
     """A trainer for `cfg` in run folder `out`, restored from its checkpoint when resuming, ready to `fit`. Started by
     `torchrun` (WORLD_SIZE > 1), it is one process of a multi-process run (see `init_distributed`)."""
     out, device = Path(out), init_distributed(get_device(device))
-    heap = set_malloc(cfg.malloc)   # before the run allocates
+    heap = set_malloc(cfg.malloc, device)   # before the run allocates
     rank, world = dist_world()
     check_distributed(cfg, device, world)
     ckpt = prepare_run_folder(cfg, out, resume) if rank == 0 else None
