@@ -13,7 +13,7 @@ included; CUDA: torch.cuda.max_memory_allocated).
 
 FLOPs come from torch's `FlopCounterMode` on one fp32 eager step. GFLOP/s and the shares of the peak use the *model*
 FLOPs: the arithmetic of the step as the paper's network defines it, counted with the decoder's literal modules
-(upsample, pad, 3x3 convolution: `UpBlock.fused = False`). dfcvae's fused decoder (`up_conv`, 02_model) computes the
+(upsample, pad, 3x3 convolution: `set_fused(model, False)`). dfcvae's fused decoder (`up_conv`, 02_model) computes the
 same function with fewer multiplications; the table also gives the share of the peak of the FLOPs it executes.
 
 Variants:
@@ -24,10 +24,10 @@ Variants:
     toshikwa_keep the peer's step as written, in a process with glibc's malloc set as dfcvae's default sets it
                   (malloc='keep'): the share of our speed-up that is the allocator, which any code would get
     default     what `dfcvae_train` does with no execution option: precision='auto' (bf16 where native), channels-last,
-                malloc='keep' (freed memory kept in the process), the fused decoder
+                malloc='keep' (freed memory kept in the process; the command's default, CLI_DEFAULTS), the fused decoder
     fp32        --precision fp32 (channels-last)
     fp32_system --precision fp32 --malloc system (glibc's malloc as the process has it)
-    fp32_literal --precision fp32 with the decoder's literal modules (UpBlock.fused = False)
+    fp32_literal --precision fp32 with the decoder's literal modules (set_fused(model, False))
     fp32_nchw   --precision fp32 --no-channels-last --malloc system, literal decoder (the default before issue 10)
     bf16        --precision bf16 (channels-last)
     compile     the default with --compile (torch.compile; the first step includes compilation)
@@ -60,17 +60,19 @@ def build(device, variant, vgg_weights, bs):
         sys.path.insert(0, HERE)
         from peers import PEERS
         if variant == 'toshikwa_keep':
-            from dfcvae.train import set_malloc
+            from dfcvae.execution import set_malloc
             set_malloc('keep')
         return PEERS['toshikwa'](device, vgg_weights, truncate_vgg=variant == 'toshikwa_cut'), None
-    from dfcvae.train import get_config, build_updater, set_malloc
-    from dfcvae.model import UpBlock
-    UpBlock.fused = variant not in LITERAL
+    from dfcvae.config import get_config, CLI_DEFAULTS
+    from dfcvae.execution import set_malloc
+    from dfcvae.loop import build_updater
+    from dfcvae.model import set_fused
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        cfg = get_config('paper', vgg_weights=vgg_weights, bs=bs, **VARIANTS[variant])
+        cfg = get_config('paper', vgg_weights=vgg_weights, bs=bs, **{**CLI_DEFAULTS, **VARIANTS[variant]})   # as dfcvae_train runs it
         set_malloc(cfg.malloc)   # as make_trainer does, before the run allocates
         up = build_updater(cfg, device)
+    set_fused(up.model, variant not in LITERAL)
     if cfg.compile: up.compile()
     return up, cfg
 
@@ -98,12 +100,10 @@ def step_flops(device, variant, vgg_weights, bs, literal=True):
     """FLOPs of one fp32 eager step of `variant`; for dfcvae, with the decoder's literal modules (the model FLOPs, the
     default) or with its fused form (`literal=False`: the FLOPs it executes)."""
     from torch.utils.flop_counter import FlopCounterMode
-    from dfcvae.model import UpBlock
     base = variant if variant.startswith('toshikwa') else 'fp32_nchw' if literal else 'fp32'
     step, _ = build(device, base, vgg_weights, bs)
     x = torch.rand(bs, 3, 64, 64, device=device)
     with FlopCounterMode(display=False) as fc: step(x)
-    UpBlock.fused = True
     return fc.get_total_flops()
 
 
@@ -116,7 +116,7 @@ def run_variant(device, variant, iters, vgg_weights, bs, threads):
     step, cfg = build(device, variant, vgg_weights, bs)
     bf16 = False
     if cfg is not None:
-        from dfcvae.train import resolve_precision
+        from dfcvae.execution import resolve_precision
         bf16 = resolve_precision(cfg.precision, device)[0] == 'bf16'
         if cfg.channels_last: x = x.contiguous(memory_format=torch.channels_last)
     cl = cfg is not None and cfg.channels_last
@@ -127,7 +127,7 @@ def run_variant(device, variant, iters, vgg_weights, bs, threads):
     for _ in range(iters):
         sync(device); t = time.perf_counter(); step(x); sync(device); times.append(time.perf_counter() - t)
     mem = torch.cuda.max_memory_allocated() / 2**20 if device.type == 'cuda' else peak_rss_mb()
-    from dfcvae.train import set_malloc
+    from dfcvae.execution import set_malloc
     set_malloc('keep')   # the peak in its fastest form, whatever the variant ran with
     return dict(variant=variant, bs=bs, threads=torch.get_num_threads(), median_s=statistics.median(times), times=times,
                 first_s=first, peak_mb=mem, bf16=bf16, cl=cl, peak_gflops=peak_gflops(device, cl, bf16),

@@ -13,14 +13,14 @@ import torch
 import PIL
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
-from .core import atomic_path, show_images, DataError, WriteError, write_error, _fsync, _UMASK
+from .core import atomic_path, show_images, batched, DataError, WriteError, write_error, _fsync, _UMASK
 
 # %% auto #0
 __all__ = ['ALIGNED_SIZE', 'CROPS', 'CACHE_VERSION', 'SPLITS', 'SYNTHETIC_ATTRS', 'RESIDENT_SHARE', 'crop_box', 'BadImageError',
            'load_face', 'CelebAFormatError', 'DataNotFoundError', 'read_attributes', 'read_partition',
            'read_identities', 'read_landmarks', 'make_celeba_fixture', 'CelebAIndex', 'read_celeba',
            'default_cache_dir', 'cache_key', 'build_cache', 'effective_split', 'FaceData', 'CelebA', 'draw_faces',
-           'SyntheticFaces', 'Batches', 'face_data']
+           'SyntheticFaces', 'take_float', 'Batches', 'face_data']
 
 # %% ../nbs/01_data.ipynb #c005
 ALIGNED_SIZE = (178, 218)  # (width, height) of CelebA's img_align_celeba images, the frame crops are defined in
@@ -468,6 +468,13 @@ class SyntheticFaces(FaceData):
         super().__init__(images, np.arange(n), attrs, SYNTHETIC_ATTRS, [f'synthetic-{split}-{i:06d}' for i in range(n)],
                          f"SyntheticFaces {split} (procedural stand-in, NOT CelebA)")
         self.split = split
+
+# %% ../nbs/01_data.ipynb #c01-takefloat
+def take_float(data: FaceData, # a data set of uint8 images
+               bs: int = 1024, # images converted at a time
+              ) -> torch.Tensor:
+    "All images of a `FaceData` as one float tensor in [0, 1], N x 3 x S x S."
+    return batched(lambda b: b.float().div_(255), data, bs=bs)
 
 # %% ../nbs/01_data.ipynb #c041
 RESIDENT_SHARE = 0.25   # 'auto' puts the images on a GPU when they take at most this share of its free memory

@@ -60,10 +60,12 @@ def check_stopped(out, sig, code, rc, stdout, stderr):
     return step
 
 
+@pytest.mark.slow   # a real training process, stopped and resumed
 def test_sigint_saves_says_where_and_exits_130(tmp_path):
     check_stopped(tmp_path/'run', signal.SIGINT, 130, *run_until_stopped(tmp_path/'run', signal.SIGINT))
 
 
+@pytest.mark.slow   # a real training process, stopped and resumed
 def test_sigterm_exits_143_and_the_resume_ends_like_an_uninterrupted_run(tmp_path):
     out = tmp_path/'run'
     step = check_stopped(out, signal.SIGTERM, 143, *run_until_stopped(out, signal.SIGTERM))

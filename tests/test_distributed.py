@@ -11,6 +11,8 @@ import json, os, subprocess, sys, textwrap
 from pathlib import Path
 import pytest, torch
 
+pytestmark = pytest.mark.slow   # the full tier: `pytest --slow`
+
 STEPS, BS = 12, 16   # the tiny preset's epoch is 6 updates of 16 on its 96 images: 2 epochs
 
 DRIVER = textwrap.dedent('''

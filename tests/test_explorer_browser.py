@@ -9,6 +9,8 @@ import json, os, shutil, socket, subprocess, sys, time, urllib.request, uuid
 from pathlib import Path
 import pytest
 
+pytestmark = pytest.mark.slow   # the full tier: `pytest --slow`
+
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage']
 FACE = '.widget-output img'                       # the first is the decoded face, the second the strip of the path
 ERRORS = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'

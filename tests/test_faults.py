@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow   # the full tier: `pytest --slow`
+
 STEPS = 30
 ARGS = ['--synthetic', '--preset', 'tiny', '--vgg-weights', 'random', '--device', 'cpu', '--quiet',
         '--epochs', '100', '--max-steps', str(STEPS), '--checkpoint-every', '4']

@@ -1,6 +1,7 @@
 """Checks of the package itself, beyond the notebooks' own tests."""
 import configparser, importlib, json, shlex
 from pathlib import Path
+import pytest
 import dfcvae
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +63,7 @@ def test_classifiers_say_alpha_and_apache():
     assert 'Apache License' in (ROOT/'LICENSE').read_text()[:300]
 
 
+@pytest.mark.slow
 def test_sdist_and_wheel_each_install_into_a_fresh_venv(tmp_path):
     """`python -m build` makes the sdist, then the wheel from the sdist; each is installed into a fresh venv, and there
     `import dfcvae` loads a shipped model. The fresh venvs borrow the dependencies (torch...) of this environment through
@@ -85,6 +87,7 @@ def test_sdist_and_wheel_each_install_into_a_fresh_venv(tmp_path):
         assert "'dfcvae-123'" in lines[1] and "'pvae'" in lines[1] and lines[2].startswith('VAE'), (art.name, out)
 
 
+@pytest.mark.slow
 def test_nbdev_readme_gets_as_far_as_quarto(tmp_path):
     """nbdev's documentation pass runs only the import cells of each notebook: it must reach Quarto with no warning that
     a cell mixes imports with other code, and where Quarto is missing, stop saying so."""
