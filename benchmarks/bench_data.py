@@ -9,7 +9,8 @@ Prints images/s for building the decoded cache (a fresh cache folder each repeat
 """
 import argparse, hashlib, os, statistics, tempfile, time
 import torch
-from dfcvae.data import CelebA, Batches, read_celeba, build_cache, cache_key
+from dfcvae.data import CelebA, read_celeba, build_cache, cache_key
+from dfcvae.batches import Batches
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument('--data', default=os.environ.get('DFCVAE_DATA'), help='CelebA folder (default $DFCVAE_DATA)')

@@ -1,4 +1,4 @@
-"""Benchmark of the FID Inception feature extractor (dfcvae.generation.FIDInception) on this machine.
+"""Benchmark of the FID Inception feature extractor (dfcvae.metrics.FIDInception) on this machine.
 
     python benchmarks/bench_fid.py [--n 200] [--bs 50] [--repeats 3] [--device cpu]
 
@@ -7,7 +7,7 @@ Prints images/s per repeat and their median; the machine is shared, so quote the
 """
 import argparse, statistics, time, os
 import torch
-from dfcvae.generation import load_inception
+from dfcvae.metrics import load_inception
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument('--n', type=int, default=200, help='images per repeat')

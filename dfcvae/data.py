@@ -16,11 +16,11 @@ from tqdm.auto import tqdm
 from .core import atomic_path, show_images, batched, DataError, WriteError, write_error, _fsync, _UMASK
 
 # %% auto #0
-__all__ = ['ALIGNED_SIZE', 'CROPS', 'CACHE_VERSION', 'SPLITS', 'SYNTHETIC_ATTRS', 'RESIDENT_SHARE', 'crop_box', 'BadImageError',
-           'load_face', 'CelebAFormatError', 'DataNotFoundError', 'read_attributes', 'read_partition',
-           'read_identities', 'read_landmarks', 'make_celeba_fixture', 'CelebAIndex', 'read_celeba',
-           'default_cache_dir', 'cache_key', 'build_cache', 'effective_split', 'FaceData', 'CelebA', 'draw_faces',
-           'SyntheticFaces', 'take_float', 'Batches', 'face_data']
+__all__ = ['ALIGNED_SIZE', 'CROPS', 'CACHE_VERSION', 'SPLITS', 'SYNTHETIC_ATTRS', 'crop_box', 'BadImageError', 'load_face',
+           'CelebAFormatError', 'DataNotFoundError', 'read_attributes', 'read_partition', 'read_identities',
+           'read_landmarks', 'make_celeba_fixture', 'CelebAIndex', 'read_celeba', 'default_cache_dir', 'cache_key',
+           'build_cache', 'effective_split', 'FaceData', 'CelebA', 'draw_faces', 'SyntheticFaces', 'take_float',
+           'face_data']
 
 # %% ../nbs/01_data.ipynb #c005
 ALIGNED_SIZE = (178, 218)  # (width, height) of CelebA's img_align_celeba images, the frame crops are defined in
@@ -475,57 +475,6 @@ def take_float(data: FaceData, # a data set of uint8 images
               ) -> torch.Tensor:
     "All images of a `FaceData` as one float tensor in [0, 1], N x 3 x S x S."
     return batched(lambda b: b.float().div_(255), data, bs=bs)
-
-# %% ../nbs/01_data.ipynb #c041
-RESIDENT_SHARE = 0.25   # 'auto' puts the images on a GPU when they take at most this share of its free memory
-
-class Batches:
-    """Shuffled batches of float images in [0, 1] (and their attributes) on a device, drawn from a `FaceData`.
-    `bs` is the global batch: in a run of `world` processes, process `rank` gets rows `rank * bs / world ...` of each one.
-    With `resident`, the decoded uint8 images are copied to the device once and batches are gathered there."""
-    def __init__(self, ds: FaceData, # the faces
-                 bs: int = 64, # batch size (global: summed over the processes of a multi-process run)
-                 shuffle: bool = True, # a new permutation every epoch
-                 seed: int = 0, # seed of the permutations
-                 drop_last: bool = True, # drop the last incomplete batch
-                 device: str | torch.device = 'cpu', # where batches go
-                 rank: int = 0, # this process's place among `world`
-                 world: int = 1, # processes sharing each batch
-                 resident: bool | str = 'auto', # images kept on the device: True, False, or 'auto' (on a GPU when they fit, see RESIDENT_SHARE)
-                ):
-        if bs < 1: raise ValueError(f"bs={bs}: must be at least 1")
-        if len(ds) < (bs if drop_last else 1): raise ValueError(f"{ds!r} has {len(ds)} images: fewer than one batch of {bs}; lower the batch size or add images")
-        if world < 1 or not 0 <= rank < world: raise ValueError(f"rank={rank}, world={world}: need 0 <= rank < world")
-        if bs % world: raise ValueError(f"bs={bs}: the global batch must be divisible by the {world} processes")
-        if not drop_last and world > 1: raise ValueError("drop_last=False: a last, smaller batch cannot be split evenly over processes")
-        self.ds, self.bs, self.shuffle, self.seed, self.drop_last, self.device = ds, bs, shuffle, seed, drop_last, torch.device(device)
-        self.rank, self.world = rank, world
-        self.images = None   # the uint8 images on the device (rows of ds), when resident
-        nbytes = len(ds) * 3 * ds.size ** 2
-        if resident == 'auto':
-            resident = self.device.type == 'cuda' and nbytes <= RESIDENT_SHARE * torch.cuda.mem_get_info(self.device)[0]
-        if resident: self.images = ds.take(np.arange(len(ds))).to(self.device)
-    def __len__(self) -> int: return len(self.ds) // self.bs if self.drop_last else -(-len(self.ds) // self.bs)
-    def order(self, epoch: int) -> torch.Tensor:
-        "The permutation of epoch `epoch`: a pure function of (seed, epoch)."
-        if not self.shuffle: return torch.arange(len(self.ds))
-        return torch.randperm(len(self.ds), generator=torch.Generator().manual_seed(self.seed * 100_003 + epoch))
-    def epoch(self, epoch: int = 0, # which epoch's order
-              start: int = 0, # first batch to yield (to resume mid-epoch)
-             ):
-        "Yield `(x, attrs)` for the batches of `epoch` from batch `start` on."
-        order, part = self.order(epoch), self.bs // self.world
-        if self.images is not None: order_d = order.to(self.device)
-        for b in range(start, len(self)):
-            lo = b * self.bs + self.rank * part   # this process's rows of the global batch
-            idx = order[lo:lo + part]
-            if self.images is not None: x = self.images[order_d[lo:lo + len(idx)]]   # gathered on the device
-            else:
-                x = self.ds.take(idx.numpy())
-                if self.device.type == 'cuda': x = x.pin_memory()
-                x = x.to(self.device, non_blocking=True)
-            yield x.float().div_(255), self.ds.attrs[idx].to(self.device, non_blocking=True)
-    def __iter__(self): return self.epoch(0)
 
 # %% ../nbs/01_data.ipynb #c044
 def face_data(root: str | Path | None = None, # a CelebA folder; `$DFCVAE_DATA` if None; SyntheticFaces if neither

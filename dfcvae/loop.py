@@ -13,7 +13,8 @@ import torchvision
 from tqdm.auto import tqdm
 from fastcore.basics import patch
 from .core import atomic_path, atomic_torch_save, ConfigError, DfcvaeError
-from .data import CelebA, SyntheticFaces, Batches, FaceData
+from .data import CelebA, SyntheticFaces, FaceData
+from .batches import Batches
 from .model import VAE
 from .losses import VGGFeatures, FeaturePerceptualLoss, PixelLoss
 from .config import TrainConfig, config_to_dict

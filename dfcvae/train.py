@@ -8,7 +8,7 @@ import os, sys, signal, dataclasses
 from pathlib import Path
 import torch
 from .core import set_seed, get_device, DfcvaeError, ConfigError, RunFolderError
-from .data import Batches
+from .batches import Batches
 # the pieces, each in its own module; importing them here also keeps `from dfcvae.train import NAME` working for every
 # name this module held before it was split (TrainConfig, load_checkpoint, Callback, set_malloc, read_metrics, ...)
 from .config import *
