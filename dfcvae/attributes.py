@@ -16,8 +16,9 @@ from .latents import decode_latents
 from .interpolation import ALPHAS
 
 # %% auto #0
-__all__ = ['FIG7_ATTRS', 'PAPER_READING', 'attribute_vectors', 'edit', 'pooled_vgg', 'AttributeClassifier', 'edit_scores',
-           'edit_table', 'correlations', 'check_reading', 'plot_correlations']
+__all__ = ['ALPHAS_BEYOND', 'FIG7_ATTRS', 'PAPER_READING', 'attribute_vectors', 'edit', 'pooled_vgg', 'AttributeClassifier',
+           'edit_scores', 'edit_table', 'flip_rates', 'plain_alpha', 'correlations', 'check_reading',
+           'plot_correlations']
 
 # %% ../nbs/08_attributes.ipynb #c08-005
 def attribute_vectors(mu: torch.Tensor, # N x z posterior means
@@ -99,8 +100,10 @@ def edit_table(model, # a VAE
                vectors: torch.Tensor, # A x z attribute vectors, same order
                max_faces: int = 100, # faces edited per attribute and direction
                seed: int = 0, # which faces
+               alpha: float = 1.0, # the weight a of every edit
               ) -> dict:
-    "For each attribute: flip rate when added (to faces without it) and removed (from faces with it), and the mean |change| of the others."
+    """For each attribute: flip rate at `alpha` when added (to faces without it) and removed (from faces with it), the mean
+    |change| of the others' probabilities, and the share of the others' verdicts that stay."""
     attrs, g, out = torch.as_tensor(np.asarray(attrs, bool)), torch.Generator().manual_seed(seed), {}
     for j, name in enumerate(judge.names):
         row = {}
@@ -108,12 +111,40 @@ def edit_table(model, # a VAE
             idx = torch.nonzero(pool).flatten(); idx = idx[torch.randperm(len(idx), generator=g)[:max_faces]]
             if len(idx) == 0: row[key] = row[key + '_others'] = float('nan'); row[key + '_n'] = 0; continue
             p0 = judge.proba(decode_latents(model, z[idx]))
-            p1 = judge.proba(decode_latents(model, z[idx] + sign * vectors[j][None]))
+            p1 = judge.proba(decode_latents(model, z[idx] + sign * alpha * vectors[j][None]))
             row[key] = float(((p1[:, j] > 0.5) != (p0[:, j] > 0.5)).mean())            # the judge's verdict changed
             row[key + '_others'] = float(np.abs(np.delete(p1 - p0, j, 1)).mean())
+            row[key + '_stay'] = float(np.delete((p1 > 0.5) == (p0 > 0.5), j, 1).mean())   # the other verdicts that did not change
             row[key + '_n'] = len(idx)
         out[name] = row
     return out
+
+# %% ../nbs/08_attributes.ipynb #c08-flip
+ALPHAS_BEYOND = tuple(round(0.25 * i, 2) for i in range(9))   # a = 0, 0.25, ..., 2: the paper's range and as far again
+
+@torch.no_grad()
+def flip_rates(model, # a VAE
+               judge: AttributeClassifier, # the independent classifier
+               z: torch.Tensor, # M x z codes of the faces edited (without the attribute when adding, with it when removing)
+               j: int, # the target attribute's column in the judge
+               v: torch.Tensor, # its vector
+               alphas=ALPHAS_BEYOND, # the weights a
+               sign: int = 1, # +1 adds, -1 removes
+              ) -> dict:
+    """At each a: `flip`, the share of faces whose verdict on attribute j (probability > 0.5) differs from the verdict on the
+    unedited reconstruction, and `stay`, the share of (face, other attribute) verdicts that did not change."""
+    v0 = judge.proba(decode_latents(model, z)) > 0.5
+    flip, stay = [], []
+    for a in alphas:
+        va = judge.proba(decode_latents(model, z + sign * a * v[None])) > 0.5
+        flip.append(float((va[:, j] != v0[:, j]).mean())); stay.append(float(np.delete(va == v0, j, 1).mean()))
+    return dict(alphas=list(alphas), flip=flip, stay=stay, n=len(z))
+
+def plain_alpha(rates: dict, # from `flip_rates`
+                level: float = 0.5, # the share of faces on which the judge must see the edit
+               ) -> float | None:
+    "The smallest a at which the edit flips the judge's verdict on at least `level` of the faces; None if no a up to the last does."
+    return next((a for a, f in zip(rates['alphas'], rates['flip']) if f >= level), None)
 
 # %% ../nbs/08_attributes.ipynb #c08-014
 FIG7_ATTRS = ('Attractive', 'Heavy_Makeup', 'Wearing_Lipstick', 'Male', 'Mustache', 'No_Beard', 'Gray_Hair', 'Bald',
