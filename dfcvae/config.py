@@ -106,7 +106,7 @@ PRESETS = {
     # the reference balance, chosen on the validation faces by the study in 06b_balance_study among 12,717-update runs
     # (beta 0.025: the authors' code's effective balance, 32x more weight on the KL than the printed formula)
     'dfcvae': dict(beta=0.025, max_steps=PAPER_UPDATES, epochs=10_000, decay_every=0),
-    # the deeper features the paper compares (relu3_1, relu4_1, relu5_1), whose loss is about 6.7x larger on the same
+    # the deeper features the paper compares (relu3_1, relu4_1, relu5_1), whose loss is several times larger on the same
     # images: its own balance, chosen on the validation faces by the same criterion
     'dfcvae-345': dict(layers=LAYER_SETS['345'], beta=0.004, max_steps=PAPER_UPDATES, epochs=10_000, decay_every=0),
     'authors_code': dict(layers=LAYER_SETS['authors_code'], beta=1.0, kl_reduction='sum', adam_betas=(0.5, 0.999), bs=40, epochs=10),

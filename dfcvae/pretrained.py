@@ -31,7 +31,8 @@ def reference_dir() -> Path:
     return Path(str(resources.files('dfcvae')))/'reference'
 
 def _git_commit() -> str | None:
-    try: return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, check=True).stdout.strip()
+    try: return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, check=True,
+                               cwd=reference_dir().parent).stdout.strip()   # the package's checkout, wherever the caller is
     except Exception: return None
 
 def final_terms(run: str | Path, last: int = 50) -> dict:
