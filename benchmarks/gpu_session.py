@@ -10,7 +10,9 @@ give the per-epoch sample grids) and a VGG19 state_dict holding the layers of th
 writes at most 8 files under OUT, the limit of what comes back from the device machine: session.log (everything, as it
 happens), results.json (checks, benchmark, every run's steps, rate and state), and bundle-K.tar files of at most
 15.5 MiB, which hold each run's config.json, execution.jsonl, metrics.jsonl.xz and its final weights (model only, no
-optimiser state: they are for measuring and shipping, not for resuming) as shards `model-I.pt`. `--unpack` turns them
+optimiser state: they are for measuring and shipping, not for resuming) as shards `model-I.pt`. A VAE's float32 weights
+are 9.3 MB and the full-width DCGAN's 25 MB, so nine runs do not fit in one call's 64 MiB: what did not fit is listed
+in results.json (`not_packed`) and stays in /tmp/gpu-runs on the machine, for a second call while it is still warm. `--unpack` turns them
 into ordinary run folders that `load_run`, `measure_run` and `DFCVAE_RUNS` read.
 
 Runs are started together (one process each, one CPU thread each) and watched. Each has a priority; when the ones
@@ -119,7 +121,10 @@ def train_all(a, env, runs_dir: Path, deadline: float, res: dict):
             h = [x for x in info[n]['hist'] if x[0] >= now - 40]
             return (h[-1][1] - h[0][1]) / (h[-1][0] - h[0][0]) if len(h) > 1 and h[-1][0] > h[0][0] else 0.0
         rates = {n: rate(n) for n in live}
-        if a.tiny or no_more_stops or now - last_stop < 45 or any(r <= 0 for r in rates.values()): continue
+        # no projection in the first 90 s (start-up and the autotuner make the first rates too low: on the H200 a first
+        # projection at 10 s stopped the DCGAN needlessly), nor within 45 s of a stop
+        if a.tiny or no_more_stops or now - T0 - min(i['started'] for i in info.values()) < 90 or now - last_stop < 45 \
+                or any(r <= 0 for r in rates.values()): continue
         left = deadline - now
         late = {n: (target - info[n]['hist'][-1][1]) / rates[n] for n in live}
         worst = {n: t for n, t in late.items() if t > left}
