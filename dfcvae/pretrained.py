@@ -18,8 +18,8 @@ import dfcvae.baselines   # registers the DCGAN with the loop, so that its run f
 
 # %% auto #0
 __all__ = ['MAX_BYTES', 'CELEBA_TERMS', 'ENV', 'reference_dir', 'final_terms', 'public_config', 'export_reference',
-           'load_pretrained', 'reference_latents', 'provenance', 'add_latents', 'load_model', 'vgg_choice',
-           'ExperimentInputs', 'experiment_inputs']
+           'load_pretrained', 'reference_latents', 'provenance', 'add_latents', 'load_model', 'model_updates',
+           'vgg_choice', 'ExperimentInputs', 'experiment_inputs']
 
 # %% ../nbs/05b_pretrained.ipynb #c005
 MAX_BYTES = 5_000_000   # the size limit of one shipped model (weights + config + provenance)
@@ -136,6 +136,16 @@ def load_model(name: str, # a model's name, e.g. 'dfcvae-123'
     "The model NAME (eval mode) from the run folder `runs`/NAME when there is one, else the shipped reference model."
     if runs and (Path(runs)/name).exists(): return load_run(Path(runs)/name)[0]
     return load_pretrained(name)[0]
+
+def model_updates(name: str, # a model's name, e.g. 'dfcvae-123'
+                  runs: str | Path | None = None, # a folder of run folders, as for `load_model`
+                 ) -> int | None:
+    "How many updates the model `load_model(name, runs)` gives was trained for: its run's last logged step, or the shipped provenance's."
+    if runs and (Path(runs)/name).exists():
+        steps = read_metrics(Path(runs)/name).get('step')
+        return steps[-1] if steps else None
+    p = provenance(name)
+    return p.get('updates', p.get('final_terms', {}).get('last_step'))
 
 def vgg_choice(vgg, # a name in LAYER_SETS, 'deepest', a tuple of layer names, or None
                env: dict, # the environment variables
