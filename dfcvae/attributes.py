@@ -17,7 +17,7 @@ from .interpolation import ALPHAS
 
 # %% auto #0
 __all__ = ['ALPHAS_BEYOND', 'FIG7_ATTRS', 'PAPER_READING', 'attribute_vectors', 'edit', 'pooled_vgg', 'AttributeClassifier',
-           'edit_scores', 'edit_table', 'flip_rates', 'plain_alpha', 'correlations', 'check_reading',
+           'edit_scores', 'verdict_changes', 'edit_table', 'flip_rates', 'plain_alpha', 'correlations', 'check_reading',
            'plot_correlations']
 
 # %% ../nbs/08_attributes.ipynb #c08-005
@@ -92,6 +92,14 @@ def edit_scores(model, # a VAE
     "len(alphas) x A: the judge's mean probability of each attribute over the M faces, at each a."
     return np.stack([judge.proba(decode_latents(model, z + sign * a * v[None])).mean(0) for a in alphas])
 
+def verdict_changes(p0: np.ndarray, # N x A the judge's probabilities before an edit
+                    p1: np.ndarray, # N x A after it
+                    j: int, # the target attribute's column
+                   ) -> tuple:
+    "(share of faces whose verdict on j changed, share of the other attributes' verdicts that did not); a verdict is probability > 0.5."
+    v0, v1 = p0 > 0.5, p1 > 0.5
+    return float((v1[:, j] != v0[:, j]).mean()), float(np.delete(v1 == v0, j, 1).mean())
+
 @torch.no_grad()
 def edit_table(model, # a VAE
                judge: AttributeClassifier, # the independent classifier
@@ -112,9 +120,8 @@ def edit_table(model, # a VAE
             if len(idx) == 0: row[key] = row[key + '_others'] = float('nan'); row[key + '_n'] = 0; continue
             p0 = judge.proba(decode_latents(model, z[idx]))
             p1 = judge.proba(decode_latents(model, z[idx] + sign * alpha * vectors[j][None]))
-            row[key] = float(((p1[:, j] > 0.5) != (p0[:, j] > 0.5)).mean())            # the judge's verdict changed
+            row[key], row[key + '_stay'] = verdict_changes(p0, p1, j)                  # the judge's verdict changed; the others stayed
             row[key + '_others'] = float(np.abs(np.delete(p1 - p0, j, 1)).mean())
-            row[key + '_stay'] = float(np.delete((p1 > 0.5) == (p0 > 0.5), j, 1).mean())   # the other verdicts that did not change
             row[key + '_n'] = len(idx)
         out[name] = row
     return out
@@ -133,12 +140,9 @@ def flip_rates(model, # a VAE
               ) -> dict:
     """At each a: `flip`, the share of faces whose verdict on attribute j (probability > 0.5) differs from the verdict on the
     unedited reconstruction, and `stay`, the share of (face, other attribute) verdicts that did not change."""
-    v0 = judge.proba(decode_latents(model, z)) > 0.5
-    flip, stay = [], []
-    for a in alphas:
-        va = judge.proba(decode_latents(model, z + sign * a * v[None])) > 0.5
-        flip.append(float((va[:, j] != v0[:, j]).mean())); stay.append(float(np.delete(va == v0, j, 1).mean()))
-    return dict(alphas=list(alphas), flip=flip, stay=stay, n=len(z))
+    p0 = judge.proba(decode_latents(model, z))
+    flip, stay = zip(*(verdict_changes(p0, judge.proba(decode_latents(model, z + sign * a * v[None])), j) for a in alphas))
+    return dict(alphas=list(alphas), flip=list(flip), stay=list(stay), n=len(z))
 
 def plain_alpha(rates: dict, # from `flip_rates`
                 level: float = 0.5, # the share of faces on which the judge must see the edit
