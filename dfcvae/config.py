@@ -8,6 +8,7 @@ import io, re, ast, json, math, inspect, tokenize, linecache, argparse, dataclas
 from dataclasses import dataclass
 from typing import Callable
 from fastcore.basics import patch
+from . import __version__
 from .core import OneLineArgumentParser, ConfigError
 from .data import CROPS
 from .losses import LAYER_SETS, VGG19_LAYERS
@@ -68,9 +69,19 @@ class TrainConfig:
     def __post_init__(self): check_config(self)   # every value in its range, before anything is written
 
 # %% ../nbs/04a_config.ipynb #c005b
+_KINDS = {'int': lambda v: isinstance(v, int) and not isinstance(v, bool), 'float': lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+          'str': lambda v: isinstance(v, str), 'bool': lambda v: isinstance(v, bool), 'tuple': lambda v: isinstance(v, tuple),
+          'None': lambda v: v is None}
+_ITEMS = dict(widths='int', adam_betas='float', layers='str')   # what the tuples hold
+
 def check_config(cfg: TrainConfig):
-    "Every value of `cfg` in its range, so that a bad option fails before anything is written (`ConfigError`, naming the field)."
+    """Every value of `cfg` of its field's type and in its range, so that a bad option or a damaged config.json fails
+    before anything is written (`ConfigError`, naming the field)."""
     def bad(k, why): raise ConfigError(f"{k}={getattr(cfg, k)!r}: {why}", k, why, getattr(cfg, k))
+    for f in dataclasses.fields(cfg):   # the annotations are strings ('int | None'): from __future__ import annotations
+        kinds, v = [t.strip() for t in str(f.type).split('|')], getattr(cfg, f.name)
+        if not any(_KINDS[t](v) for t in kinds): bad(f.name, f"must be {' or '.join(kinds)}, not {type(v).__name__}")
+        if f.name in _ITEMS and not all(_KINDS[_ITEMS[f.name]](x) for x in v): bad(f.name, f"must hold {_ITEMS[f.name]} values")
     for k, ok in CHOICES.items():
         if getattr(cfg, k) not in ok: bad(k, f"use one of {ok}")
     if not (isinstance(cfg.arch, str) and cfg.arch): bad('arch', "give the name of a registered model, e.g. vae or dcgan")
@@ -143,16 +154,19 @@ def lr_at(self: TrainConfig, step: int, steps_per_epoch: int) -> float:
 LEGACY_ARCH = {'gan': 'dcgan'}   # values of `loss` that chose an architecture in earlier versions, and the `arch` each means
 
 def config_to_dict(cfg: TrainConfig) -> dict:
-    "A config as a JSON-able dict (tuples as lists): what config.json and checkpoints hold."
-    return json.loads(json.dumps(dataclasses.asdict(cfg)))
+    "A config as a JSON-able dict (tuples as lists) with the version that wrote it: what config.json and checkpoints hold."
+    return json.loads(json.dumps(dataclasses.asdict(cfg))) | {'dfcvae_version': __version__}
 
 def config_from_dict(d: dict, # a saved config (config.json, a checkpoint's `config`) of this version or an earlier one
                     ) -> TrainConfig:
     """A `TrainConfig` from its saved form: lists back to tuples, fields missing from older run folders take their defaults,
     and an earlier version's `loss='gan'` becomes `arch='dcgan'`."""
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(d) - fields)
-    if unknown: raise ConfigError(f"unknown config field(s) {unknown}: saved by another version of dfcvae?")
+    if not isinstance(d, dict): raise ConfigError(f"expected a config (a JSON object of fields), found {type(d).__name__} {str(d)[:60]}")
+    d = dict(d); version = d.pop('dfcvae_version', None)
+    unknown = sorted(set(d) - {f.name for f in dataclasses.fields(TrainConfig)})
+    if unknown: raise ConfigError(f"unknown config field(s) {unknown}, written by " +
+                                  (f"dfcvae {version} (this is {__version__}): upgrade dfcvae to use it" if version else
+                                   f"no version of dfcvae up to {__version__} (it records no version: edited by hand?)"))
     d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
     if d.get('loss') in LEGACY_ARCH: d['arch'], d['loss'] = LEGACY_ARCH[d['loss']], TrainConfig.loss
     return TrainConfig(**d)

@@ -11,9 +11,9 @@ import torch
 import matplotlib.pyplot as plt
 
 # %% auto #0
-__all__ = ['set_seed', 'get_device', 'to_image', 'to_tensor', 'DfcvaeError', 'DataError', 'WeightsError', 'ConfigError',
-           'RunFolderError', 'WriteError', 'write_error', 'atomic_path', 'write_bytes', 'atomic_torch_save',
-           'OneLineArgumentParser', 'batched', 'show_image', 'show_images']
+__all__ = ['set_seed', 'DfcvaeError', 'DataError', 'WeightsError', 'ConfigError', 'RunFolderError', 'WriteError', 'DeviceError',
+           'get_device', 'to_image', 'to_tensor', 'write_why', 'write_error', 'atomic_path', 'write_bytes',
+           'atomic_torch_save', 'OneLineArgumentParser', 'batched', 'show_image', 'show_images']
 
 # %% ../nbs/00_core.ipynb #c005
 def set_seed(seed: int, # the seed for Python's, NumPy's and torch's global generators
@@ -24,6 +24,24 @@ def set_seed(seed: int, # the seed for Python's, NumPy's and torch's global gene
     if deterministic: torch.use_deterministic_algorithms(True, warn_only=True)
     return seed
 
+# %% ../nbs/00_core.ipynb #c-errors
+class DfcvaeError(Exception):
+    "An expected failure with a message for the user; its subclasses say what kind."
+class DataError(DfcvaeError, ValueError):
+    "Images or annotations that cannot be used: a malformed file, an unreadable image, a cache that cannot be built."
+class WeightsError(DfcvaeError, ValueError):
+    "A weights file that is missing, not a PyTorch file, unsafe, or lacks the layers asked for."
+class ConfigError(DfcvaeError, ValueError):
+    "A config value or command-line option out of its range; `field` and `why` let a command line name its option."
+    def __init__(self, message: str, field: str | None = None, why: str | None = None, value=None):
+        super().__init__(message); self.field, self.why, self.value = field, why, value
+class RunFolderError(DfcvaeError, OSError):
+    "A run folder that cannot be used as asked: not empty, no checkpoint, damaged."
+class WriteError(DfcvaeError, OSError):
+    "A file could not be written: the disk is full, the folder is read-only, or permission is denied."
+class DeviceError(ConfigError, RuntimeError):
+    "A device that was asked for but is not there (e.g. `--device cuda` on a machine without a GPU)."
+
 # %% ../nbs/00_core.ipynb #c008
 def get_device(device: str | torch.device | None = None, # explicit choice ('cpu', 'cuda', 'cuda:1', 'mps'); None picks
               ) -> torch.device:
@@ -32,9 +50,11 @@ def get_device(device: str | torch.device | None = None, # explicit choice ('cpu
     if device is not None:
         device = torch.device(device)
         if device.type == 'cuda' and not torch.cuda.is_available():
-            raise RuntimeError(f"device={str(device)!r} was asked for but CUDA is not available here; use 'cpu' or leave it unset")
+            why = "CUDA is not available here (no GPU, or a CPU-only torch); use 'cpu' or leave it unset"
+            raise DeviceError(f"device={str(device)!r} was asked for but {why}", 'device', why, str(device))
         if device.type == 'mps' and not torch.backends.mps.is_available():
-            raise RuntimeError(f"device={str(device)!r} was asked for but MPS is not available here; use 'cpu' or leave it unset")
+            why = "MPS is not available here; use 'cpu' or leave it unset"
+            raise DeviceError(f"device={str(device)!r} was asked for but {why}", 'device', why, str(device))
         return device
     if torch.cuda.is_available(): return torch.device('cuda')
     if torch.backends.mps.is_available(): return torch.device('mps')
@@ -61,29 +81,18 @@ def to_tensor(img: np.ndarray, # `H x W x 3` uint8 array (as from PIL)
     return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float() / 255
 
 # %% ../nbs/00_core.ipynb #c014
-class DfcvaeError(Exception):
-    "An expected failure with a message for the user; its subclasses say what kind."
-class DataError(DfcvaeError, ValueError):
-    "Images or annotations that cannot be used: a malformed file, an unreadable image, a cache that cannot be built."
-class WeightsError(DfcvaeError, ValueError):
-    "A weights file that is missing, not a PyTorch file, unsafe, or lacks the layers asked for."
-class ConfigError(DfcvaeError, ValueError):
-    "A config value or command-line option out of its range; `field` and `why` let a command line name its option."
-    def __init__(self, message: str, field: str | None = None, why: str | None = None, value=None):
-        super().__init__(message); self.field, self.why, self.value = field, why, value
-class RunFolderError(DfcvaeError, OSError):
-    "A run folder that cannot be used as asked: not empty, no checkpoint, damaged."
-class WriteError(DfcvaeError, OSError):
-    "A file could not be written: the disk is full, the folder is read-only, or permission is denied."
-
 _WHY = {errno.ENOSPC: 'the disk is full', errno.EDQUOT: 'the disk quota is exceeded', errno.EROFS: 'the file system is read-only',
         errno.EACCES: 'permission denied (the folder is read-only for this user)', errno.EPERM: 'permission denied'}
+
+def write_why(e: OSError) -> str:
+    "Why a write failed, in plain words: 'the disk is full', 'the file system is read-only', ..."
+    return _WHY.get(e.errno, e.strerror or str(e))
 
 def write_error(path: str | Path, # the file that was being written
                 e: OSError, # what the write raised
                ) -> WriteError:
     "A `WriteError` saying in plain words why `path` could not be written."
-    why = _WHY.get(e.errno, e.strerror or str(e))
+    why = write_why(e)
     err = WriteError(f"{path}: could not write it: {why}; any earlier version of it is intact. Free some space or "
                      "choose another folder, then try again")
     err.errno = e.errno

@@ -57,7 +57,7 @@ def load_face(path: str | Path, # an aligned CelebA image at any resolution
             im.load()
             if im.mode != 'RGB': im = im.convert('RGB')
             out = im.resize((size, size), Image.Resampling.LANCZOS, box=crop_box(crop, im.size))
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as e:   # (a header claiming too many pixels)
         if isinstance(e, FileNotFoundError): raise
         raise BadImageError(f"{path}: cannot decode this image ({e})") from e
     return np.asarray(out, dtype=np.uint8).transpose(2, 0, 1).copy()

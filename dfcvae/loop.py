@@ -4,7 +4,7 @@
 
 # %% ../nbs/04d_loop.ipynb #c002
 from __future__ import annotations
-import sys, json, math, time, signal, warnings, threading
+import os, sys, json, math, time, signal, warnings, threading
 from pathlib import Path
 from typing import Callable, NamedTuple
 import torch
@@ -12,14 +12,14 @@ from torch import nn
 import torchvision
 from tqdm.auto import tqdm
 from fastcore.basics import patch
-from .core import atomic_path, atomic_torch_save, ConfigError, DfcvaeError
+from .core import atomic_path, atomic_torch_save, write_why, ConfigError, DfcvaeError, WriteError
 from .data import CelebA, SyntheticFaces, FaceData
 from .batches import Batches
 from .model import VAE
 from .losses import VGGFeatures, FeaturePerceptualLoss, PixelLoss
 from .config import TrainConfig, config_to_dict
 from .execution import forward_context, global_batch_norm, dist_world, describe_execution
-from .runs import CHECKPOINT, PREVIOUS, load_checkpoint, last_good
+from .runs import CHECKPOINT, PREVIOUS, load_checkpoint, last_good, jsonl_lines
 
 # %% auto #0
 __all__ = ['MODELS', 'EVENTS', 'ModelSpec', 'register_model', 'model_spec', 'build_model', 'build_updater', 'VAEUpdater',
@@ -108,10 +108,11 @@ def compile(self: VAEUpdater):
 # %% ../nbs/04d_loop.ipynb #c008
 def build_data(cfg: TrainConfig, # the run's config
                split: str = 'train', # 'train', 'val' or 'test'
+               progress: bool = True, # a progress bar while CelebA's images are decoded into the cache (the first time)
               ) -> FaceData:
     "The dataset a config names: CelebA from `cfg.data`, else SyntheticFaces (said loudly)."
     if cfg.data:
-        return CelebA(cfg.data, split=split, crop=cfg.crop, size=cfg.img_size, limit=cfg.limit_images, holdout=cfg.holdout)
+        return CelebA(cfg.data, split=split, crop=cfg.crop, size=cfg.img_size, limit=cfg.limit_images, holdout=cfg.holdout, progress=progress)
     warnings.warn("no CelebA folder given: training on SyntheticFaces, a procedural stand-in, NOT real faces")
     return SyntheticFaces(cfg.n_synthetic if split == 'train' else max(cfg.n_grid, 64), size=cfg.img_size, seed=cfg.seed, split=split)
 
@@ -286,15 +287,28 @@ class NonFiniteGuard(Callback):
 
 # %% ../nbs/04d_loop.ipynb #c012s3
 class MetricsLog(Callback):
-    "Append a JSON line per update to metrics.jsonl: step, epoch, lr, time and the loss terms (written when they are read, see `Trainer.flush`)."
+    """Append a JSON line per update to metrics.jsonl: step, epoch, lr, time and the loss terms (written when they are
+    read, see `Trainer.flush`). A write that fails (a full disk) stops the run with a `WriteError`, the lines of that
+    write removed again and the last good checkpoint kept."""
     order, rank0_only = 0, True
     def before_fit(self, tr):
-        path = tr.out/'metrics.jsonl'
-        if path.exists():   # a resumed run: drop the lines written after its checkpoint
-            keep = [l for l in path.read_text().splitlines() if l.strip() and json.loads(l)['step'] <= tr.step]
+        self.path = path = tr.out/'metrics.jsonl'
+        if path.exists():   # a resumed run: drop the lines written after its checkpoint, and a last line cut short
+            lines, rows, torn = jsonl_lines(path)
+            if torn: print(f"{path}: its last line was cut short (a write that did not finish, e.g. on a full disk): dropped", file=sys.stderr, flush=True)
+            keep = [l for l, r in zip(lines, rows) if r.get('step', 0) <= tr.step]
             with atomic_path(path) as tmp: tmp.write_text(''.join(l + '\n' for l in keep))
-        self.f = open(path, 'a', buffering=1)   # line-buffered: each line is on disk before the next checkpoint
-    def after_log(self, tr): self.f.write(''.join(json.dumps(row) + '\n' for row in tr.logged))
+        self.f = open(path, 'ab', buffering=0)   # unbuffered: each line is on disk before the next checkpoint, none waits to fail later
+    def after_log(self, tr):
+        data, end = ''.join(json.dumps(row) + '\n' for row in tr.logged).encode(), os.fstat(self.f.fileno()).st_size
+        try:
+            view = memoryview(data)
+            while view: view = view[self.f.write(view):]
+        except OSError as e:
+            try: os.truncate(self.f.fileno(), end)   # no torn line left behind
+            except OSError: pass
+            raise WriteError(f"{self.path}: could not add to it ({write_why(e)}); training stopped at step {tr.step}; {last_good(tr.out)}; "
+                             f"free some space, then continue with dfcvae_train --resume {tr.out}") from None
     def cleanup_fit(self, tr):
         if getattr(self, 'f', None): self.f.close()
 

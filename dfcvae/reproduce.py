@@ -4,13 +4,13 @@
 
 # %% ../nbs/12_reproduce.ipynb #c12-002
 from __future__ import annotations
-import argparse, base64, datetime, os, platform, re, shutil, subprocess, sys, time
+import argparse, base64, datetime, os, platform, re, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 from tqdm.auto import tqdm
 try: import nbformat, nbclient
 except ImportError: nbformat = nbclient = None   # the [experiments] extra; reproduce() says so
 import dfcvae
-from .core import atomic_path, OneLineArgumentParser, ConfigError
+from .core import atomic_path, write_why, OneLineArgumentParser, ConfigError, DfcvaeError
 from .pretrained import ENV   # the variables the experiment notebooks read (`experiment_inputs`)
 
 # %% auto #0
@@ -182,9 +182,13 @@ def reproduce(argv: list | None = None, # the arguments (default: sys.argv[1:])
     nbs = find_notebooks(a.nbs)
     chosen = experiment_notebooks(nbs, a.only)
     if nbclient is None: raise ReproduceError("nbclient and nbformat are missing: pip install 'dfcvae[experiments]'")
-    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    for d in SUPPORT:
-        if (nbs/d).is_dir(): shutil.copytree(nbs/d, out/d, dirs_exist_ok=True)
+    out = Path(a.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()   # a folder it cannot write into (read-only, /proc) is found before any notebook runs
+        for d in SUPPORT:
+            if (nbs/d).is_dir(): shutil.copytree(nbs/d, out/d, dirs_exist_ok=True)
+    except OSError as e: raise ReproduceError(f"--out {out}: cannot create or write it ({write_why(e) if e.errno else e}); choose another folder") from None
     env, results = kernel_env(options), []
     bar = tqdm(chosen, desc='notebooks', unit='nb', disable=a.quiet)
     for src in bar:
@@ -199,8 +203,8 @@ def reproduce(argv: list | None = None, # the arguments (default: sys.argv[1:])
 def main(argv: list | None = None):
     "The `dfcvae_reproduce` console script: exit status 0 when every notebook ran, 1 when one failed, 2 for a bad option."
     try: report, results = reproduce(argv)
-    except ReproduceError as e:
-        print(f"dfcvae_reproduce: error: {e}", file=sys.stderr); raise SystemExit(2) from None
+    except DfcvaeError as e:   # a bad option (2), or a file it could not write (1)
+        print(f"dfcvae_reproduce: error: {e}", file=sys.stderr); raise SystemExit(2 if isinstance(e, ConfigError) else 1) from None
     except KeyboardInterrupt: print("dfcvae_reproduce: interrupted", file=sys.stderr); raise SystemExit(130) from None
     failed = [r['name'] for r in results if r['error']]
     print(f"report: {report}" + (f"; FAILED: {', '.join(failed)}" if failed else ''))

@@ -4,16 +4,17 @@
 
 # %% ../nbs/04c_runs.ipynb #c002
 from __future__ import annotations
-import sys, re, json, pickle
+import io, os, sys, re, json, time, fcntl, pickle, socket, warnings
 from pathlib import Path
 import torch
-from .core import atomic_path, RunFolderError
+from .core import atomic_path, write_why, ConfigError, RunFolderError
 from .config import TrainConfig, EXECUTION, config_to_dict, config_from_dict
 
 # %% auto #0
-__all__ = ['CHECKPOINT', 'PREVIOUS', 'RUN_FILES', 'UnsafeCheckpointError', 'CheckpointReadError', 'load_checkpoint',
-           'read_checkpoint', 'last_good', 'remove_orphans', 'check_same_config', 'prepare_run_folder',
-           'read_config_file', 'read_metrics', 'read_execution', 'write_run_start', 'plot_losses']
+__all__ = ['CHECKPOINT', 'PREVIOUS', 'LOCK', 'RUN_FILES', 'UnsafeCheckpointError', 'CheckpointReadError', 'load_checkpoint',
+           'read_checkpoint', 'last_good', 'remove_orphans', 'check_same_config', 'prepare_run_folder', 'RunFolderBusy',
+           'lock_run_folder', 'read_config_file', 'jsonl_lines', 'read_metrics', 'read_execution', 'write_run_start',
+           'plot_losses']
 
 # %% ../nbs/04c_runs.ipynb #c014
 CHECKPOINT = Path('checkpoints')/'last.pt'   # a run folder's checkpoint
@@ -25,6 +26,10 @@ class UnsafeCheckpointError(RunFolderError, ValueError):
 class CheckpointReadError(RunFolderError):
     "A checkpoint file that is missing, empty, truncated or not a checkpoint."
 
+# what torch's weights-only unpickler says when it refuses content (torch 2.4 to 2.14): a global not allowed, a module
+# blocked, or an object it may only build from allowlisted types
+_REFUSED = ('Unsupported global', 'unsupported GLOBAL', 'allowlisted', 'add_safe_globals')
+
 def load_checkpoint(path: str | Path, # a checkpoint file, e.g. RUN/checkpoints/last.pt
                    ) -> dict:
     "A checkpoint's contents, loaded with `weights_only=True`: tensors and plain types only, so a crafted file cannot run code."
@@ -33,20 +38,24 @@ def load_checkpoint(path: str | Path, # a checkpoint file, e.g. RUN/checkpoints/
     if path.stat().st_size == 0: raise CheckpointReadError(f"{path}: the checkpoint is empty (0 bytes)")
     try: ckpt = torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as e:
-        what = re.search(r'Unsupported global: GLOBAL (\S+)', str(e))
-        if not what:   # not a refused global: bytes the unpickler cannot read (it runs nothing either way)
+        if not any(s in str(e) for s in _REFUSED):   # not refused content: bytes the unpickler cannot read (it runs nothing either way)
             raise CheckpointReadError(f"{path}: not a readable checkpoint (damaged: {str(e).splitlines()[0][:120]})") from None
+        what = re.search(r'(?:Unsupported global: GLOBAL|unsupported GLOBAL) (\S+)', str(e))
         raise UnsafeCheckpointError(f"{path}: refused to load: it holds objects other than tensors and plain types, which could run "
-                                    f"code when loaded ({what[1] if what else 'unsupported pickle content'})") from None
+                                    f"code when loaded ({what[1] if what else 'objects of types that are not allowed'})") from None
     except Exception as e:   # RuntimeError, EOFError, IndexError...: whatever a damaged file makes the unpickler raise
         raise CheckpointReadError(f"{path}: not a readable checkpoint (truncated or not a PyTorch file: "
                                   f"{type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else 'no details'})") from None
     if not (isinstance(ckpt, dict) and {'step', 'config', 'state'} <= ckpt.keys()):
         raise CheckpointReadError(f"{path}: a PyTorch file, but not a dfcvae checkpoint (no step, config and state)")
+    try: config_from_dict(ckpt['config'])
+    except ConfigError as e:   # not a damaged file, so prev.pt is no way out: one line, naming the file
+        raise RunFolderError(f"{path}: its config cannot be used: {e}") from None
     return ckpt
 
 # %% ../nbs/04c_runs.ipynb #c014b
 def read_checkpoint(out: Path, # a run folder
+                    say: bool = True, # print the fallback message (one reader per start says it)
                    ) -> tuple:
     """(checkpoint, its path) of the newest readable checkpoint of a run folder: last.pt, else prev.pt with a message on
     stderr; (None, None) when it has none yet. A folder whose checkpoints are all unreadable is a `RunFolderError`."""
@@ -55,7 +64,7 @@ def read_checkpoint(out: Path, # a run folder
         if not p.exists(): continue
         try: ckpt = load_checkpoint(p)
         except CheckpointReadError as e: errors.append(str(e)); continue
-        if errors: print(f"{errors[0]}; resuming from {p} (step {ckpt['step']}) instead", file=sys.stderr, flush=True)
+        if errors and say: print(f"{errors[0]}; resuming from {p} (step {ckpt['step']}) instead", file=sys.stderr, flush=True)
         return ckpt, p
     if errors: raise RunFolderError(f"{out}: no readable checkpoint ({'; '.join(errors)}); start a new run folder")
     return None, None
@@ -70,7 +79,8 @@ def last_good(out: Path) -> str:
     return "the last good checkpoint is " + ", and before it ".join(have)
 
 # %% ../nbs/04c_runs.ipynb #c015a
-RUN_FILES = {'config.json', 'metrics.jsonl', 'execution.jsonl', 'samples', 'checkpoints'}   # what a run folder holds
+LOCK = '.lock'   # the lock file: the process holding its `flock` owns the folder
+RUN_FILES = {'config.json', 'metrics.jsonl', 'execution.jsonl', 'samples', 'checkpoints', LOCK}   # what a run folder holds
 
 def remove_orphans(out: Path) -> list:
     "Delete the temporary files that killed writes left in a run folder (`.NAME.*.tmp`); returns their names."
@@ -104,13 +114,38 @@ def prepare_run_folder(cfg: TrainConfig, # the run's config
         ckpt, where = read_checkpoint(out)
         if ckpt is not None: check_same_config(ckpt['config'], cfg, where)
         else: print(f"{out}: no checkpoint yet (the run stopped in its first steps): starting from step 0", file=sys.stderr, flush=True)
-    elif out.exists() and any(out.iterdir()):
+    elif out.exists() and {p.name for p in out.iterdir()} - {LOCK}:   # (the lock file alone: a start that failed before writing)
         entries = {p.name for p in out.iterdir()}
         if not entries <= RUN_FILES or read_checkpoint(out)[0] is not None or any((out/'checkpoints').glob('*.pt')):
             raise RunFolderError(f"{out} is not empty: choose a new run folder, or resume it with resume=True (--resume)")
         print(f"{out}: reusing it: it holds no checkpoint (a run stopped in its first steps)", file=sys.stderr, flush=True)
         remove_orphans(out); (out/'metrics.jsonl').unlink(missing_ok=True)
     return ckpt
+
+# %% ../nbs/04c_runs.ipynb #c016-lock
+class RunFolderBusy(RunFolderError):
+    "Another process is running in this run folder."
+
+def lock_run_folder(out: Path, # the run folder (created if missing)
+                   ) -> io.TextIOBase:
+    """Own run folder `out`: an exclusive `fcntl.flock` on `out/.lock`, held until the returned file is closed or the
+    process ends. Held by another process: `RunFolderBusy` naming it, and nothing in the folder changed. A folder that
+    cannot be created or written: `RunFolderError` saying why."""
+    out = Path(out)
+    if out.exists() and not out.is_dir(): raise RunFolderError(f"{out} is a file: give a folder for the run")
+    try: out.mkdir(parents=True, exist_ok=True); f = open(out/LOCK, 'a+')   # 'a+': opening never empties another's note
+    except OSError as e:
+        raise RunFolderError(f"{out}: cannot create or write the run folder here ({write_why(e)}); choose another folder") from None
+    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0); note = f.read().strip(); f.close()
+        try: h = json.loads(note); who = f"process {h['pid']} on {h['host']} (since {h['since']}: {h['command']})"
+        except (ValueError, KeyError, TypeError): who = "another process"
+        raise RunFolderBusy(f"{out} is in use by {who}; wait until it ends, stop it, or choose another folder") from None
+    f.seek(0); f.truncate()
+    f.write(json.dumps(dict(pid=os.getpid(), host=socket.gethostname(), since=time.strftime('%Y-%m-%d %H:%M:%S'),
+                            command=' '.join([os.path.basename(sys.argv[0])] + sys.argv[1:])[:200])) + '\n'); f.flush()
+    return f
 
 # %% ../nbs/04c_runs.ipynb #c026
 def read_config_file(out: Path) -> TrainConfig:
@@ -121,9 +156,28 @@ def read_config_file(out: Path) -> TrainConfig:
     except (json.JSONDecodeError, TypeError, AttributeError, UnicodeDecodeError, ValueError) as e:
         raise RunFolderError(f"{p}: damaged ({type(e).__name__}: {str(e)[:100]}) and there is no checkpoint; start a new run folder") from None
 
+def jsonl_lines(path: Path, # a JSON-lines log (metrics.jsonl, execution.jsonl)
+               ) -> tuple:
+    """(lines, rows, torn) of a log: each line's text and its dict (blank lines skipped), and whether the last line was
+    cut short (a write that did not finish, as on a full disk: no newline and not JSON), which is left out. Any other
+    line that is not a JSON object is a `RunFolderError` naming the file and line."""
+    text = Path(path).read_text(); lines = text.splitlines(); keep, rows, torn = [], [], False
+    for i, l in enumerate(lines, 1):
+        if not l.strip(): continue
+        try: row = json.loads(l)
+        except json.JSONDecodeError: row = None
+        if not isinstance(row, dict):
+            if i == len(lines) and not text.endswith('\n') and row is None: torn = True; break
+            raise RunFolderError(f"{path}, line {i}: not a JSON object ({l[:60]!r}); the log is damaged: remove that line "
+                                 f"(and, to resume, those after the last checkpoint's step)")
+        keep.append(l); rows.append(row)
+    return keep, rows, torn
+
 def _jsonl(path: Path) -> list:
-    "The JSON lines of a file, one dict each (blank lines skipped)."
-    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
+    "The rows of a JSON-lines log; a torn last line (see `jsonl_lines`) is left out with a warning."
+    _, rows, torn = jsonl_lines(path)
+    if torn: warnings.warn(f"{path}: its last line was cut short (a write that did not finish, or one under way); left out")
+    return rows
 
 def read_metrics(run: str | Path) -> dict:
     "The metrics log of a run folder as a dict of lists (step, lr, loss, kl, l_rec, per-layer terms)."
@@ -140,7 +194,13 @@ def write_run_start(out: Path, # the run folder (created if missing)
                    ):
     "Write config.json and append this start to execution.jsonl, each atomically; a resumed run keeps its history."
     out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out/'config.json') as tmp: tmp.write_text(json.dumps(config_to_dict(cfg), indent=1))
+    p, now = out/'config.json', config_to_dict(cfg)
+    if p.exists():   # a resumed run: say so when config.json did not hold the config it continues with (it was edited or damaged)
+        try: was = config_to_dict(config_from_dict(json.loads(p.read_text())))
+        except (ValueError, TypeError, UnicodeDecodeError) as e: was = f"damaged: {type(e).__name__}"
+        diff = sorted(k for k in now if k not in EXECUTION and k != 'dfcvae_version' and was[k] != now[k]) if isinstance(was, dict) else was
+        if diff: print(f"{p}: did not hold the config this run continues with ({diff}); rewritten from the checkpoint's", file=sys.stderr, flush=True)
+    with atomic_path(p) as tmp: tmp.write_text(json.dumps(now, indent=1))
     log = out/'execution.jsonl'
     before = log.read_text() if log.exists() else ''
     with atomic_path(log) as tmp: tmp.write_text(before + json.dumps(execution) + '\n')

@@ -17,7 +17,8 @@ from .runs import *
 from .loop import *
 
 # %% auto #0
-__all__ = ['default_callbacks', 'with_defaults', 'make_trainer', 'train', 'load_run', 'config_from_args', 'cli_train', 'main']
+__all__ = ['default_callbacks', 'with_defaults', 'HoldLock', 'release_run_folder', 'state_mismatch', 'make_trainer', 'train',
+           'load_run', 'config_from_args', 'cli_train', 'main']
 
 # %% ../nbs/04e_train.ipynb #c013b
 def default_callbacks(progress: bool = True, # include the progress bar
@@ -34,6 +35,28 @@ def with_defaults(callbacks: list, # extra callbacks
     return cbs
 
 # %% ../nbs/04e_train.ipynb #c014
+class HoldLock(Callback):
+    "Holds the run folder's lock (`lock_run_folder`) while the run lasts, and lets it go when `fit` ends, however it ends."
+    order, rank0_only = 100, True
+    def __init__(self, lock): self.lock = lock
+    def cleanup_fit(self, tr): self.lock.close()
+
+def release_run_folder(lock, # what `lock_run_folder` returned
+                       out: Path, # the run folder
+                       remove: bool = False, # remove the folder if it holds nothing but the lock file
+                      ):
+    "Let the run folder go; a folder made for a start that failed before writing anything is removed again."
+    lock.close()
+    if remove and {p.name for p in out.iterdir()} == {LOCK}: (out/LOCK).unlink(); out.rmdir()
+
+def state_mismatch(where: Path, # the checkpoint
+                   e: Exception, # what loading its state raised
+                  ) -> RunFolderError:
+    "The error for a checkpoint whose state does not fit the network and optimiser of its own config (the file was edited)."
+    detail = next((l.strip() for l in str(e).splitlines()[1:] if l.strip()), str(e).splitlines()[0] if str(e) else type(e).__name__)
+    return RunFolderError(f"{where}: its state does not match its config ({detail[:200]}); the file was changed after it "
+                          f"was written: start a new run folder")
+
 def make_trainer(cfg: TrainConfig, # what to train
                  out: str | Path, # run folder (created; must be new or empty unless resuming)
                  resume: bool = False, # continue the run in `out` from its last checkpoint
@@ -43,25 +66,34 @@ def make_trainer(cfg: TrainConfig, # what to train
                 ) -> Trainer:
     """A trainer for `cfg` in run folder `out`, restored from its checkpoint when resuming, ready to `fit`. Started by
     `torchrun` (WORLD_SIZE > 1), it is one process of a multi-process run (see `init_distributed`)."""
-    out, device = Path(out), init_distributed(get_device(device))
+    out, device = Path(out), init_distributed(get_device(device))   # a device that is not there: `DeviceError`, before anything is written
     model_spec(cfg)   # an unregistered `arch` fails before anything is done
     heap = set_malloc(cfg.malloc, device)   # before the run allocates; 'system' (the config's default) changes nothing
     rank, world = dist_world()
     check_distributed(cfg, device, world)
-    ckpt = prepare_run_folder(cfg, out, resume) if rank == 0 else None
-    if world > 1:
-        torch.distributed.barrier()   # the first process has checked the folder (and made it) before the others read it
-        if rank != 0 and resume: ckpt = read_checkpoint(out)[0]
-    set_seed(cfg.seed)
-    train_ds, held_out = build_data(cfg, 'train'), build_data(cfg, 'val')
-    updater = build_updater(cfg, device)
-    if world > 1: updater.distribute(device, rank, world, cfg.sync_bn)
-    if cfg.compile: updater.compile()
-    tr = Trainer(cfg, updater, Batches(train_ds, cfg.bs, seed=cfg.seed, device=device, rank=rank, world=world), out, held_out, device,
-                 with_defaults(callbacks, progress))
-    if ckpt is not None: tr.restore(ckpt)
-    tr.execution = execution_record(cfg, device, tr.step, heap)
-    if rank == 0: write_run_start(out, cfg, tr.execution)
+    created = rank == 0 and not out.exists()
+    lock = lock_run_folder(out) if rank == 0 else None   # one process per run folder: a busy one is refused before it is read
+    try:
+        ckpt = prepare_run_folder(cfg, out, resume) if rank == 0 else None
+        if world > 1:
+            torch.distributed.barrier()   # the first process has checked the folder (and made it) before the others read it
+            if rank != 0 and resume: ckpt = read_checkpoint(out, say=False)[0]
+        set_seed(cfg.seed)
+        train_ds, held_out = build_data(cfg, 'train', progress), build_data(cfg, 'val', progress)
+        try: batches = Batches(train_ds, cfg.bs, seed=cfg.seed, device=device, rank=rank, world=world)
+        except ValueError as e: raise ConfigError(f"bs={cfg.bs}: {e}", 'bs', str(e), cfg.bs) from None   # a batch larger than the data
+        updater = build_updater(cfg, device)
+        if world > 1: updater.distribute(device, rank, world, cfg.sync_bn)
+        if cfg.compile: updater.compile()
+        tr = Trainer(cfg, updater, batches, out, held_out, device, with_defaults(callbacks, progress) + ([HoldLock(lock)] if lock else []))
+        if ckpt is not None:
+            try: tr.restore(ckpt)
+            except (RuntimeError, ValueError, KeyError, TypeError) as e: raise state_mismatch(out/CHECKPOINT, e) from None
+        tr.execution = execution_record(cfg, device, tr.step, heap)
+        if rank == 0: write_run_start(out, cfg, tr.execution)
+    except BaseException:
+        if lock: release_run_folder(lock, out, remove=created)   # a folder this call created, and nothing written in it, goes again
+        raise
     return tr
 
 # %% ../nbs/04e_train.ipynb #c014b
@@ -82,7 +114,8 @@ def load_run(path: str | Path, # a run folder
     ckpt = load_checkpoint(Path(path)/CHECKPOINT)
     cfg = config_from_dict(ckpt['config'])
     model = build_model(cfg)
-    model.load_state_dict(ckpt['state']['model'])
+    try: model.load_state_dict(ckpt['state']['model'])
+    except (RuntimeError, ValueError, KeyError, TypeError) as e: raise state_mismatch(Path(path)/CHECKPOINT, e) from None
     return model.to(get_device(device)).eval(), cfg
 
 # %% ../nbs/04e_train.ipynb #c022a
@@ -90,12 +123,13 @@ def config_from_args(args: dict, # the options given, by name (`vars` of `make_p
                     ) -> tuple:
     "(config, run folder, resume) from the options: a preset with the options given, or a run to resume with execution options."
     given = {k: v for k, v in args.items() if k in {f.name for f in dataclasses.fields(TrainConfig)}}
+    for k in ('out', 'resume'):
+        if args.get(k) == '': raise ConfigError(f"--{k} '': name the run folder (an empty path would be the current folder)")
     if 'resume' in args:
         out = Path(args['resume'])
         if 'out' in args or 'synthetic' in args: raise ConfigError(f"--resume {out} continues that run folder; drop --out and --synthetic")
         if not out.is_dir(): raise RunFolderError(f"--resume {out}: no such run folder")
-        if int(os.environ.get('RANK', '0')) == 0: remove_orphans(out)   # in a torchrun launch, only the first process touches the folder
-        ckpt, _ = read_checkpoint(out)   # the config is the checkpoint's: config.json may be missing or damaged
+        ckpt, _ = read_checkpoint(out, say=False)   # the config is the checkpoint's (config.json may be missing or damaged); nothing is written before the folder is locked
         saved = config_from_dict(ckpt['config']) if ckpt is not None else read_config_file(out)
         changed = [k for k, v in given.items() if k not in EXECUTION and v != getattr(saved, k)]
         if changed: raise ConfigError(f"--resume continues {out} as it was trained; {' '.join(map(option_name, changed))} would change "
@@ -117,7 +151,9 @@ def cli_train(argv: list | None = None, # the arguments (default: sys.argv[1:])
     "Train as `dfcvae_train` does with `argv` and return the trainer; every option is checked before anything is written."
     args = vars(make_parser().parse_args(argv))
     cfg, out, resume = config_from_args(args)
-    return make_trainer(cfg, out, resume, args.get('device'), progress=not args.get('quiet', False)).fit()
+    try: tr = make_trainer(cfg, out, resume, args.get('device'), progress=not args.get('quiet', False))
+    except ConfigError as e: raise option_error(e) from None   # (the batch size, the device) told as the option
+    return tr.fit()
 
 def main(argv: list | None = None, # the arguments (default: sys.argv[1:])
         ):

@@ -84,3 +84,16 @@ def test_sigterm_exits_143_and_the_resume_ends_like_an_uninterrupted_run(tmp_pat
     for k, v in straight.updater.model.state_dict().items(): assert torch.equal(resumed['state']['model'][k], v), k
     assert json.loads((out/'config.json').read_text())['max_steps'] == end
 
+
+
+def test_quiet_shows_no_progress_bar_not_even_the_cache_build(tmp_path):
+    "--quiet: nothing on stderr but the notices; without it, the first use of a CelebA folder shows the cache's bar."
+    from dfcvae.data import make_celeba_fixture
+    data = make_celeba_fixture(tmp_path/'celeba', n=40, splits=[0] * 32 + [1] * 4 + [2] * 4)
+    args = ['--data', data, '--preset', 'tiny', '--vgg-weights', 'random', '--device', 'cpu', '--bs', '8', '--max-steps', '2']
+    for quiet, cache in ((True, 'c1'), (False, 'c2')):
+        r = subprocess.run(['dfcvae_train', *map(str, args), '--out', str(tmp_path/f'run-{cache}'), *(['--quiet'] if quiet else [])],
+                           capture_output=True, text=True, env={**ENV, 'DFCVAE_CACHE': str(tmp_path/cache)})
+        assert r.returncode == 0, r.stderr
+        if quiet: assert 'decoding' not in r.stderr and '%|' not in r.stderr, r.stderr   # neither the cache's bar nor the run's
+        else: assert 'decoding 40 faces to 32x32' in r.stderr and '%|' in r.stderr, r.stderr
