@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_explorer.ipynb #c11-002
 from __future__ import annotations
-import io, time, base64, threading, html, collections
+import io, os, time, base64, threading, html, collections
 import numpy as np
 import torch
 from PIL import Image
@@ -221,18 +221,18 @@ def explorer_latents(model, # a VAE (`encode`)
             dict(attr_names=list(train.attr_names), gallery_rows=[int(r) for r in rows],
                  gallery_source=f'{test.description}: rows {[int(r) for r in rows]}'))
 
-def explore(model=None, # a VAE, or a shipped model's name; 'dfcvae-123' if None
+def explore(model=None, # a VAE, a shipped model's name, or a model folder's path (see `save_pretrained`); 'dfcvae-123' if None
             data=None, # your faces: a `FaceData` or a CelebA folder; they join the gallery (and give the vectors for your own model)
             n_gallery: int = 12, # faces from `data` in the gallery
             **kwargs, # passed to `Explorer`
            ) -> Explorer:
-    "The latent explorer over a shipped reference model (no data needed) or your own model and faces."
+    "The latent explorer over a shipped reference model or a model folder (no data needed), or your own model and faces."
     thumbs = None
-    if model is None or isinstance(model, str):
+    if model is None or isinstance(model, (str, os.PathLike)):
         name = model or 'dfcvae-123'
         model, _ = load_pretrained(name)
         lat, prov = reference_latents(name), provenance(name)
-        if 'attr_vectors' not in lat or 'attr_names' not in prov: raise ValueError(f"reference model {name!r} ships no attribute vectors; add them with add_latents (see 11_explorer)")
+        if 'attr_vectors' not in lat or 'attr_names' not in prov: raise ValueError(f"model {str(name)!r} ships no attribute vectors; add them with add_latents (see 11_explorer)")
         vectors, names, gallery = lat['attr_vectors'], prov['attr_names'], lat['gallery_mu']
         labels = [f'{i + 1}' for i in range(len(gallery))]
         if data is not None:

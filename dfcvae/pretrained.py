@@ -4,11 +4,13 @@
 
 # %% ../nbs/05b_pretrained.ipynb #c002
 from __future__ import annotations
-import os, json, datetime, subprocess, shutil, warnings
+import os, re, json, hashlib, datetime, subprocess, shutil, contextlib, warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 import torch
+import safetensors.torch
+from .core import DfcvaeError, WeightsError, WriteError, write_error, atomic_path, write_bytes
 from .data import CelebA, SyntheticFaces, FaceData
 from .losses import VGGFeatures, LAYER_SETS
 from .config import config_to_dict, config_from_dict
@@ -17,12 +19,13 @@ from .train import load_run, build_model
 import dfcvae.baselines   # registers the DCGAN with the loop, so that its run folders (DFCVAE_RUNS/dcgan) load
 
 # %% auto #0
-__all__ = ['MAX_BYTES', 'CELEBA_TERMS', 'ENV', 'reference_dir', 'final_terms', 'public_config', 'export_reference',
-           'load_pretrained', 'reference_latents', 'provenance', 'add_latents', 'load_model', 'model_updates',
-           'vgg_choice', 'ExperimentInputs', 'experiment_inputs']
+__all__ = ['MAX_BYTES', 'CELEBA_TERMS', 'SUMS', 'LAYOUT', 'ENV', 'reference_dir', 'final_terms', 'public_config', 'sha256',
+           'sums_text', 'read_sums', 'check_sums', 'save_pretrained', 'load_pretrained', 'reference_latents',
+           'provenance', 'export_reference', 'add_latents', 'load_model', 'model_updates', 'vgg_choice',
+           'ExperimentInputs', 'experiment_inputs']
 
 # %% ../nbs/05b_pretrained.ipynb #c005
-MAX_BYTES = 5_000_000   # the size limit of one shipped model (weights + config + provenance)
+MAX_BYTES = 5_000_000   # the size limit of one shipped model (all its files)
 CELEBA_TERMS = ("trained on CelebA images (Liu et al., 2015); CelebA is available for non-commercial research "
                 "and educational purposes only, and so are these weights")
 
@@ -48,6 +51,201 @@ def public_config(cfg) -> dict:
         if config.get(k) not in (None, 'random', 'torchvision'): config[k] = Path(str(config[k])).name
     return config
 
+# %% ../nbs/05b_pretrained.ipynb #c05b-sums
+SUMS = 'SHA256SUMS'   # the manifest of a model folder, or of a folder of models, in the format of coreutils' `sha256sum`
+_SUM_LINE = re.compile(r'([0-9a-fA-F]{64}) [ *](\S.*)')   # '<hex>  path' (text mode) or '<hex> *path' (binary mode)
+
+def sha256(data: bytes) -> str:
+    "The SHA-256 of `data` in hex, as `sha256sum` prints it."
+    return hashlib.sha256(data).hexdigest()
+
+def sums_text(digests: dict, # relative path ('NAME/FILE' or 'FILE') -> SHA-256 in hex
+             ) -> str:
+    "The lines of a SHA256SUMS file, `<hex>  <path>`, sorted by path."
+    return ''.join(f'{h}  {p}\n' for p, h in sorted(digests.items()))
+
+def _remedy(path: Path) -> str:
+    "What to do about a bad file: reinstall the package for a shipped model, else write the folder again."
+    if Path(path).resolve().is_relative_to(reference_dir().resolve()):
+        return ("reinstall the package (pip install --force-reinstall dfcvae; in a git clone, git checkout dfcvae/reference) "
+                "or re-export the model (export_reference)")
+    return "write the model folder again (save_pretrained, export_reference) or copy it again from its source"
+
+def _verified(path: Path, # a file
+              digest: str | None, # its SHA-256 in hex; None: no manifest lists it
+              manifest: Path | None = None, # where `digest` comes from
+             ) -> bytes:
+    "The bytes of `path`, checked against `digest`; WeightsError if it is missing, unreadable or not those bytes."
+    try: data = path.read_bytes()
+    except FileNotFoundError: raise WeightsError(f"{path} is missing{f' (listed in {manifest})' if digest else ''}; {_remedy(path)}") from None
+    except OSError as e: raise WeightsError(f"{path} cannot be read ({e.strerror}); {_remedy(path)}") from None
+    if digest is not None and sha256(data) != digest:
+        raise WeightsError(f"{path} is damaged (changed or truncated): its SHA-256 is not the one in {manifest}; {_remedy(path)}")
+    return data
+
+def read_sums(path: str | Path, # a SHA256SUMS file
+             ) -> dict:
+    "Relative path -> SHA-256 from a file that `sha256sum` (or `sums_text`) wrote; WeightsError if it is missing or malformed."
+    path, out = Path(path), {}
+    for i, line in enumerate(_verified(path, None).decode(errors='replace').splitlines(), 1):
+        if not (m := _SUM_LINE.fullmatch(line)): raise WeightsError(f"{path}, line {i}: not a `sha256sum` line ({line[:80]!r}); {_remedy(path)}")
+        out[m[2]] = m[1].lower()
+    return out
+
+def _files(root: Path) -> list:
+    "The files under `root` that its SHA256SUMS must list: all but that file itself and hidden or cache files."
+    rels = (p.relative_to(root) for p in root.rglob('*') if p.is_file())
+    return sorted(r.as_posix() for r in rels if r.as_posix() != SUMS and not any(s.startswith('.') or s == '__pycache__' for s in r.parts))
+
+def check_sums(folder: str | Path | None = None, # a model folder, or a folder of models; the package's reference models if None
+              ) -> list:
+    "Check every file of `folder` against its SHA256SUMS as `sha256sum -c` does, and that it lists them all; the files checked."
+    root = Path(folder or reference_dir())
+    sums = read_sums(root/SUMS)
+    if extra := sorted(set(_files(root)) - set(sums)): raise WeightsError(f"{root/extra[0]} is not listed in {root/SUMS}; {_remedy(root/extra[0])}")
+    for rel, digest in sums.items(): _verified(root/rel, digest, root/SUMS)
+    return sorted(sums)
+
+# %% ../nbs/05b_pretrained.ipynb #c05b-save
+LAYOUT = ('model.safetensors', 'config.json', 'provenance.json', 'latents.safetensors', SUMS)   # the files of a model folder
+
+def _tensor_bytes(tensors: dict) -> bytes:
+    "Tensors in the safetensors format, as contiguous CPU copies."
+    return safetensors.torch.save({k: v.detach().cpu().clone(memory_format=torch.contiguous_format) for k, v in tensors.items()},
+                                  metadata={'format': 'pt'})
+
+def _json_bytes(obj: dict) -> bytes: return json.dumps(obj, indent=1).encode()
+
+def _write_folder(out: Path, # the model folder
+                  files: dict, # file name -> bytes
+                 ) -> Path:
+    "Build `out` beside itself, then rename it in: an earlier model folder there is replaced whole, anything else refused."
+    if out.exists() and not out.is_dir(): raise WriteError(f"{out} is a file, not a model folder; nothing was written")
+    other = [f.name for f in out.iterdir() if f.name not in LAYOUT and not f.name.startswith('.')] if out.exists() else []
+    if other: raise WriteError(f"{out} holds {other[0]!r}, which is not a model folder's file; nothing was written")
+    new, old = out.parent/f'.{out.name}.new', out.parent/f'.{out.name}.old'
+    shutil.rmtree(new, ignore_errors=True)
+    try: new.mkdir(parents=True)
+    except OSError as e: raise write_error(out, e) from None
+    try:
+        for fname, data in files.items(): write_bytes(new/fname, data, name=out/fname)
+    except BaseException: shutil.rmtree(new, ignore_errors=True); raise
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists(): out.rename(old)
+    new.rename(out); shutil.rmtree(old, ignore_errors=True)     # no file of an earlier save (e.g. a stale latents.safetensors) survives
+    return out
+
+def save_pretrained(model: torch.nn.Module, # a model of `build_model(cfg)`
+                    cfg, # its config (a `TrainConfig`)
+                    folder: str | Path, # the model folder to write; an earlier model folder there is replaced whole
+                    provenance: dict | None = None, # plain values about where the model comes from (provenance.json)
+                    latents: dict | None = None, # name -> tensor about its latent space (latents.safetensors, float32)
+                    max_bytes: int | None = None, # refuse past this many bytes in all, replacing nothing
+                    sums: bool = True, # write the folder's SHA256SUMS; False where a manifest beside it lists the files (`export_reference`)
+                   ) -> Path:
+    "Write a model folder: model.safetensors (float16), config.json without machine paths, provenance.json, latents.safetensors, SHA256SUMS."
+    sd = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    files = {'model.safetensors': _tensor_bytes(sd), 'config.json': _json_bytes(public_config(cfg))}
+    if provenance is not None: files['provenance.json'] = _json_bytes(provenance)
+    if latents: files['latents.safetensors'] = _tensor_bytes({k: torch.as_tensor(v).float() for k, v in latents.items()})
+    if sums: files[SUMS] = sums_text({f: sha256(b) for f, b in files.items()}).encode()
+    out, size = Path(folder), sum(map(len, files.values()))
+    if max_bytes and size > max_bytes: raise ValueError(f"{out.name}: {size:,} bytes, over the {max_bytes:,} allowed; nothing was replaced")
+    return _write_folder(out, files)
+
+# %% ../nbs/05b_pretrained.ipynb #c05b-load
+def _is_path(name) -> bool:
+    "A model folder's path for sure (a Path, or a string with a '/'); a plain string is looked up as a name first."
+    return isinstance(name, os.PathLike) or '/' in name or os.sep in name
+
+@dataclass
+class _ModelFolder:
+    "A model folder and the manifest its files are checked against (None: safetensors' and JSON's own checks only)."
+    path: Path # the folder
+    manifest: Path | None # its SHA256SUMS, or the one of the folder of models it is in
+    prefix: str = '' # its files' prefix in the manifest: '' or 'NAME/'
+    def read(self, fname: str, optional: bool = False) -> bytes | None:
+        "One file's bytes, checked; None if `optional` and the file is neither there nor listed."
+        p = self.path/fname
+        digest = read_sums(self.manifest).get(self.prefix + fname) if self.manifest else None
+        if digest is None and optional and not p.exists(): return None
+        if self.manifest and digest is None:
+            raise WeightsError(f"{p} is {'not listed' if p.exists() else 'missing, and not listed'} in {self.manifest}; {_remedy(p)}")
+        return _verified(p, digest, self.manifest)
+    def read_tensors(self, fname: str, optional: bool = False) -> dict | None:
+        "The tensors of a safetensors file, checked (see `read`)."
+        if (data := self.read(fname, optional)) is None: return None
+        try: return safetensors.torch.load(data)
+        except Exception as e: raise WeightsError(f"{self.path/fname} is not a safetensors file ({e}); {_remedy(self.path/fname)}") from None
+    def read_json(self, fname: str, optional: bool = False) -> dict | None:
+        "The object of a JSON file, checked (see `read`)."
+        if (data := self.read(fname, optional)) is None: return None
+        try: obj = json.loads(data)
+        except ValueError as e: obj = e
+        if not isinstance(obj, dict): raise WeightsError(f"{self.path/fname} is not a JSON object ({obj}); {_remedy(self.path/fname)}")
+        return obj
+
+def _names(root: Path) -> list:
+    "The models in a folder of models: its subfolders with a model.safetensors, and those its SHA256SUMS lists."
+    if not root.is_dir(): return []
+    listed = {k.split('/')[0] for k in read_sums(root/SUMS) if '/' in k} if (root/SUMS).exists() else set()
+    return sorted(listed | {p.name for p in root.iterdir() if (p/'model.safetensors').is_file()})
+
+def _locate(name: str | Path, # a reference model's name, or a model folder's path
+            folder: str | Path | None = None, # the folder of reference models a name is in; the package's if None
+           ) -> _ModelFolder:
+    "Where a model's files are, and the manifest that lists them."
+    if not _is_path(name):
+        root = Path(folder or reference_dir())
+        if name in (names := _names(root)): return _ModelFolder(root/name, root/SUMS, f'{name}/')
+        if folder is not None or not Path(name).is_dir(): raise KeyError(f"no reference model {name!r}; the shipped ones are {names}")
+    p = Path(name)
+    if not p.is_dir(): raise WeightsError(f"{p} is not a model folder (no such folder)")
+    if (p/SUMS).exists(): return _ModelFolder(p, p/SUMS)
+    up, key = p.resolve().parent/SUMS, p.resolve().name + '/'                             # a shipped model, given by its path
+    if up.exists() and any(k.startswith(key) for k in read_sums(up)): return _ModelFolder(p, up, key)
+    return _ModelFolder(p, None)
+
+def load_pretrained(name: str | Path | None = None, # a reference model's name, or a model folder's path; None lists the names
+                    device: str | torch.device = 'cpu', # where to put the model
+                    folder: str | Path | None = None, # the folder of reference models that names are looked up in; the package's if None
+                   ):
+    "A model in eval mode (float32) and its config, each file checked against SHA256SUMS (a folder without one: safetensors' structural checks only); with no name, the names."
+    if name is None: return _names(Path(folder or reference_dir()))
+    mf = _locate(name, folder)
+    where = mf.path/'config.json'
+    try: cfg = config_from_dict(mf.read_json('config.json')); model = build_model(cfg)
+    except WeightsError: raise
+    except (DfcvaeError, TypeError, ValueError) as e: raise WeightsError(f"{where} is not a config of this dfcvae ({e}); {_remedy(where)}") from None
+    sd = mf.read_tensors('model.safetensors')
+    try: model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()})
+    except RuntimeError as e:
+        where = mf.path/'model.safetensors'
+        raise WeightsError(f"{where} does not fit its config.json ({' '.join(str(e).split())[:300]}); {_remedy(where)}") from None
+    return model.to(device).eval(), cfg
+
+def reference_latents(name: str | Path, # a reference model's name, or a model folder's path
+                      folder: str | Path | None = None, # the folder of reference models; the package's if None
+                     ) -> dict:
+    "The tensors about a model's latent space (e.g. 'mu_mean', 'mu_cov' of the training set), checked as its weights are; {} if none."
+    return _locate(name, folder).read_tensors('latents.safetensors', optional=True) or {}
+
+def provenance(name: str | Path, # a reference model's name, or a model folder's path
+               folder: str | Path | None = None, # the folder of reference models; the package's if None
+              ) -> dict:
+    "Where a model comes from: data, steps, final loss terms, commit, date, measures; checked as its weights are; {} if none."
+    return _locate(name, folder).read_json('provenance.json', optional=True) or {}
+
+# %% ../nbs/05b_pretrained.ipynb #c05b-export
+def _update_manifest(root: Path, # a folder of models
+                     name: str, # the model whose lines to replace
+                    ) -> Path:
+    "Replace NAME/'s lines of `root`/SHA256SUMS by the digests of the files now in `root`/NAME (the file replaced atomically)."
+    sums = {k: h for k, h in (read_sums(root/SUMS) if (root/SUMS).exists() else {}).items() if not k.startswith(f'{name}/')}
+    sums |= {f'{name}/{rel}': sha256((root/name/rel).read_bytes()) for rel in _files(root/name)}
+    with atomic_path(root/SUMS) as tmp: write_bytes(tmp, sums_text(sums).encode(), name=root/SUMS)
+    return root/SUMS
+
 def export_reference(run: str | Path, # a run folder
                      name: str, # the model's name, e.g. 'dfcvae-123'
                      dest: str | Path | None = None, # the folder of reference models; the package's if None
@@ -55,94 +253,55 @@ def export_reference(run: str | Path, # a run folder
                      extra: dict | None = None, # more provenance (e.g. the study's measures)
                      latents: dict | None = None, # tensors about the latent space to ship (e.g. the training means' mean and covariance)
                     ) -> Path:
-    "Write NAME/{weights.pt, config.json, provenance.json} from a run folder: float16 weights, no machine paths."
+    "Write `dest`/NAME from a run folder (see `save_pretrained`; at most `MAX_BYTES`) and its digests into `dest`/SHA256SUMS."
     model, cfg = load_run(run)
-    sd = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
-    config = public_config(cfg)
     prov = dict(name=name, data=data, terms=CELEBA_TERMS, final_terms=final_terms(run), commit=_git_commit(),
                 date=datetime.date.today().isoformat(), **(extra or {}))
-    out = Path(dest or reference_dir())/name
-    new = out.parent/f'.{name}.new'                                  # the whole folder is built aside, then swapped in
-    shutil.rmtree(new, ignore_errors=True); new.mkdir(parents=True)
-    try:
-        torch.save(sd, new/'weights.pt')
-        if latents: torch.save({k: torch.as_tensor(v).float() for k, v in latents.items()}, new/'latents.pt')
-        for fname, obj in (('config.json', config), ('provenance.json', prov)): (new/fname).write_text(json.dumps(obj, indent=1))
-        size = sum(p.stat().st_size for p in new.iterdir())
-        if size > MAX_BYTES: raise ValueError(f"{name}: {size:,} bytes, over the {MAX_BYTES:,} of a shipped model; nothing was replaced")
-    except BaseException: shutil.rmtree(new, ignore_errors=True); raise
-    old = out.parent/f'.{name}.old'
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists(): out.rename(old)
-    new.rename(out); shutil.rmtree(old, ignore_errors=True)     # no file of an earlier export (e.g. a stale latents.pt) survives
+    out = save_pretrained(model, cfg, Path(dest or reference_dir())/name, prov, latents, max_bytes=MAX_BYTES, sums=False)
+    _update_manifest(out.parent, name)
     return out
 
-def load_pretrained(name: str | None = None, # a reference model's name; None lists them
-                    device: str | torch.device = 'cpu', # where to put the model
-                    folder: str | Path | None = None, # the folder of reference models; the package's if None
-                   ):
-    "A shipped reference model in eval mode (float32) and its config; with no name, the list of names."
-    folder = Path(folder or reference_dir())
-    names = sorted(p.name for p in folder.glob('*') if (p/'weights.pt').exists()) if folder.exists() else []
-    if name is None: return names
-    if name not in names: raise KeyError(f"no reference model {name!r}; the shipped ones are {names}")
-    cfg = config_from_dict(json.loads((folder/name/'config.json').read_text()))
-    model = build_model(cfg)
-    sd = torch.load(folder/name/'weights.pt', map_location='cpu', weights_only=True)
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()})
-    return model.to(device).eval(), cfg
-
-def reference_latents(name: str, # a reference model's name
-                      folder: str | Path | None = None, # the folder of reference models; the package's if None
-                     ) -> dict:
-    "The tensors shipped about a reference model's latent space (e.g. 'mu_mean', 'mu_cov' of the training set), {} if none."
-    p = Path(folder or reference_dir())/name/'latents.pt'
-    return torch.load(p, map_location='cpu', weights_only=True) if p.exists() else {}
-
-def provenance(name: str, # a reference model's name
-               folder: str | Path | None = None, # the folder of reference models; the package's if None
-              ) -> dict:
-    "Where a reference model comes from: data, steps, final loss terms, commit, date, measures."
-    p = Path(folder or reference_dir())/name/'provenance.json'
-    if not p.exists(): raise KeyError(f"no reference model {name!r}; the shipped ones are {load_pretrained(folder=folder)}")
-    return json.loads(p.read_text())
-
 # %% ../nbs/05b_pretrained.ipynb #b71222fe
-def add_latents(name: str, # a reference model's name
-                tensors: dict, # name -> tensor, merged into latents.pt (float32)
+def add_latents(name: str | Path, # a reference model's name, or a model folder's path
+                tensors: dict, # name -> tensor, merged into latents.safetensors (float32)
                 info: dict | None = None, # plain values merged into provenance.json (e.g. what the tensors are)
                 folder: str | Path | None = None, # the folder of reference models; the package's if None
                ) -> dict:
-    "Merge `tensors` into a reference model's latents.pt and `info` into its provenance, each file replaced atomically; returns the latents."
-    from dfcvae.core import atomic_torch_save, atomic_path
-    out = Path(folder or reference_dir())/name
-    if not (out/'weights.pt').exists(): raise KeyError(f"no reference model {name!r} in {out.parent}")
+    "Merge `tensors` into a model's latents and `info` into its provenance, and their digests into its manifest; returns the latents."
+    mf = _locate(name, folder)
     lat = reference_latents(name, folder) | {k: torch.as_tensor(v).detach().float().cpu().clone() for k, v in tensors.items()}
-    prov = provenance(name, folder) | (info or {})
-    others = sum(f.stat().st_size for f in out.iterdir() if f.name not in ('latents.pt', 'provenance.json'))
-    size = others + sum(t.numel() * 4 for t in lat.values()) + len(json.dumps(prov, indent=1))
-    if size > MAX_BYTES: raise ValueError(f"{name}: about {size:,} bytes with these latents, over the {MAX_BYTES:,} of a shipped model; nothing was replaced")
-    atomic_torch_save(lat, out/'latents.pt')
-    with atomic_path(out/'provenance.json') as tmp: tmp.write_text(json.dumps(prov, indent=1))
+    files = {'latents.safetensors': _tensor_bytes(lat), 'provenance.json': _json_bytes(provenance(name, folder) | (info or {}))}
+    if mf.prefix:                                                                            # in a folder of models, as shipped: the size limit
+        size = sum(f.stat().st_size for f in mf.path.iterdir() if f.name not in files) + sum(map(len, files.values()))
+        if size > MAX_BYTES: raise ValueError(f"{name}: about {size:,} bytes with these latents, over the {MAX_BYTES:,} of a shipped model; nothing was replaced")
+    writes = {mf.path/f: b for f, b in files.items()}
+    if mf.manifest: writes = {mf.manifest: sums_text(read_sums(mf.manifest) | {mf.prefix + f: sha256(b) for f, b in files.items()}).encode()} | writes
+    with contextlib.ExitStack() as stack:                                                   # renamed in on leaving, in reverse: the manifest last
+        tmps = {p: stack.enter_context(atomic_path(p)) for p in writes}
+        for p, b in writes.items(): write_bytes(tmps[p], b, name=p)
     return lat
 
 # %% ../nbs/05b_pretrained.ipynb #c05b-inputs
 ENV = {'data': 'DFCVAE_DATA', 'vgg19': 'DFCVAE_VGG19', 'vgg19_full': 'DFCVAE_VGG19_FULL', 'runs': 'DFCVAE_RUNS',
        'inception': 'DFCVAE_INCEPTION'}   # what the experiment notebooks read: option of `dfcvae_reproduce` -> variable
 
-def load_model(name: str, # a model's name, e.g. 'dfcvae-123'
+def _run_folder(name, runs) -> Path | None:
+    "`runs`/NAME when NAME is a name (not a model folder's path) and that run folder exists."
+    return Path(runs)/name if runs and not _is_path(name) and (Path(runs)/name).exists() else None
+
+def load_model(name: str | Path, # a model's name, e.g. 'dfcvae-123', or a model folder's path (see `load_pretrained`)
                runs: str | Path | None = None, # a folder of run folders; its NAME/ wins over the shipped model
               ):
-    "The model NAME (eval mode) from the run folder `runs`/NAME when there is one, else the shipped reference model."
-    if runs and (Path(runs)/name).exists(): return load_run(Path(runs)/name)[0]
+    "The model NAME (eval mode) from the run folder `runs`/NAME when there is one, else the reference model or model folder NAME."
+    if run := _run_folder(name, runs): return load_run(run)[0]
     return load_pretrained(name)[0]
 
-def model_updates(name: str, # a model's name, e.g. 'dfcvae-123'
+def model_updates(name: str | Path, # a model's name, e.g. 'dfcvae-123', or a model folder's path
                   runs: str | Path | None = None, # a folder of run folders, as for `load_model`
                  ) -> int | None:
-    "How many updates the model `load_model(name, runs)` gives was trained for: its run's last logged step, or the shipped provenance's."
-    if runs and (Path(runs)/name).exists():
-        steps = read_metrics(Path(runs)/name).get('step')
+    "How many updates the model `load_model(name, runs)` gives was trained for: its run's last logged step, or its provenance's."
+    if run := _run_folder(name, runs):
+        steps = read_metrics(run).get('step')
         return steps[-1] if steps else None
     p = provenance(name)
     return p.get('updates', p.get('final_terms', {}).get('last_step'))
@@ -173,7 +332,7 @@ class ExperimentInputs:
         if self.layers: s += f"; VGG19 layer{'s' if len(self.layers) > 1 else ''} {', '.join(self.layers)}"
         return s + f"; models {list(self.models)}"
 
-def experiment_inputs(models: tuple = ('dfcvae-123',), # model names (see `load_model`)
+def experiment_inputs(models: tuple = ('dfcvae-123',), # model names or model folders' paths (see `load_model`)
                       splits: dict | None = None, # split -> (n, seed) of its SyntheticFaces stand-in; {'test': (64, 1)} if None
                       vgg='123', # the feature network's layers (see `vgg_choice`); None: no network, and real data need no weights
                       synthetic_layers: tuple | None = None, # the random network's layers without real data; `vgg`'s if None
@@ -186,7 +345,7 @@ def experiment_inputs(models: tuple = ('dfcvae-123',), # model names (see `load_
     env = os.environ if env is None else env
     runs, data, splits = env.get(ENV['runs']), env.get(ENV['data']), splits or {'test': (64, 1)}
     layers, weights = vgg_choice(vgg, env)
-    names = [n for n in models if not optional or n in load_pretrained() or (runs and (Path(runs)/n).exists())]
+    names = [n for n in models if not optional or _run_folder(n, runs) or n in load_pretrained() or Path(n).is_dir()]
     ms = {n: load_model(n, runs) for n in names}
     real = bool(data and (weights or layers is None))
     if real:

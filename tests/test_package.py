@@ -66,8 +66,8 @@ def test_classifiers_say_alpha_and_apache():
 @pytest.mark.slow
 def test_sdist_and_wheel_each_install_into_a_fresh_venv(tmp_path):
     """`python -m build` makes the sdist, then the wheel from the sdist; each is installed into a fresh venv, and there
-    `import dfcvae` loads a shipped model. The fresh venvs borrow the dependencies (torch...) of this environment through
-    a .pth file, so that the test downloads nothing."""
+    `import dfcvae` loads a shipped model, and every shipped file matches the manifest shipped with it. The fresh venvs
+    borrow the dependencies (torch...) of this environment through a .pth file, so that the test downloads nothing."""
     import sys, sysconfig
     _run(sys.executable, '-m', 'build', '--no-isolation', '--outdir', tmp_path/'dist', ROOT)
     sdists, wheels = list((tmp_path/'dist').glob('*.tar.gz')), list((tmp_path/'dist').glob('*.whl'))
@@ -81,10 +81,13 @@ def test_sdist_and_wheel_each_install_into_a_fresh_venv(tmp_path):
         Path(site, '_deps.pth').write_text(deps + '\n')
         _run(py, '-m', 'pip', 'install', '--no-deps', '--no-build-isolation', '--no-index', art)
         out = _run(py, '-c', "import dfcvae; m, cfg = dfcvae.load_pretrained('dfcvae-123'); "
-                             "print(dfcvae.__file__); print(dfcvae.load_pretrained()); print(type(m).__name__, cfg.beta)", cwd=tmp_path)
+                             "print(dfcvae.__file__); print(dfcvae.load_pretrained()); print(type(m).__name__, cfg.beta); "
+                             "from dfcvae.pretrained import check_sums; print(check_sums())", cwd=tmp_path)
         lines = out.splitlines()
         assert lines[0].startswith(str(venv)), f"{art.name}: imported {lines[0]}, not the installed copy"
         assert "'dfcvae-123'" in lines[1] and "'pvae'" in lines[1] and lines[2].startswith('VAE'), (art.name, out)
+        shipped = sorted(l.split('  ', 1)[1] for l in (ROOT/'dfcvae'/'reference'/'SHA256SUMS').read_text().splitlines())
+        assert lines[3] == str(shipped), f"{art.name}: the installed models and their manifest differ from the checkout's:\n{out}"
 
 
 @pytest.mark.slow
