@@ -16,11 +16,11 @@ from tqdm.auto import tqdm
 from .core import atomic_path, show_images, batched, DataError, WriteError, write_error, _fsync, _UMASK
 
 # %% auto #0
-__all__ = ['ALIGNED_SIZE', 'CROPS', 'CACHE_VERSION', 'SPLITS', 'SYNTHETIC_ATTRS', 'crop_box', 'BadImageError', 'load_face',
-           'CelebAFormatError', 'DataNotFoundError', 'read_attributes', 'read_partition', 'read_identities',
-           'read_landmarks', 'make_celeba_fixture', 'CelebAIndex', 'read_celeba', 'default_cache_dir', 'cache_key',
-           'build_cache', 'effective_split', 'FaceData', 'CelebA', 'draw_faces', 'SyntheticFaces', 'take_float',
-           'face_data']
+__all__ = ['ALIGNED_SIZE', 'CROPS', 'CACHE_VERSION', 'SPLITS', 'SYNTHETIC_ATTRS', 'IMAGE_EXTS', 'crop_box', 'BadImageError',
+           'load_face', 'CelebAFormatError', 'DataNotFoundError', 'read_attributes', 'read_partition',
+           'read_identities', 'read_landmarks', 'make_celeba_fixture', 'CelebAIndex', 'read_celeba',
+           'default_cache_dir', 'cache_key', 'build_cache', 'effective_split', 'FaceData', 'CelebA', 'draw_faces',
+           'SyntheticFaces', 'read_labels', 'holdout_split', 'ImageFolderFaces', 'take_float', 'face_data']
 
 # %% ../nbs/01_data.ipynb #c005
 ALIGNED_SIZE = (178, 218)  # (width, height) of CelebA's img_align_celeba images, the frame crops are defined in
@@ -28,6 +28,7 @@ CROPS = {  # name -> (x, y, w, h) in the 178 x 218 aligned frame
     'authors':   (30, 40, 138, 138),  # the authors' released code
     'center148': (15, 35, 148, 148),  # centre crop 148 (common in VAE/GAN code)
     'center108': (35, 55, 108, 108),  # centre crop 108 (DCGAN's CelebA code)
+    'square':    None,                # the largest centred square of the image itself, whatever its frame (folders of other images)
 }
 
 def crop_box(crop: str | tuple, # a name in `CROPS` or an (x, y, w, h) box in the 178 x 218 aligned frame
@@ -37,6 +38,7 @@ def crop_box(crop: str | tuple, # a name in `CROPS` or an (x, y, w, h) box in th
     if isinstance(crop, str):
         if crop not in CROPS: raise ValueError(f"crop={crop!r} is unknown; use one of {list(CROPS)} or an (x, y, w, h) box")
         crop = CROPS[crop]
+        if crop is None: w, h = img_size; s = min(w, h); return ((w - s) / 2, (h - s) / 2, (w + s) / 2, (h + s) / 2)
     x, y, w, h = crop
     if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > ALIGNED_SIZE[0] or y + h > ALIGNED_SIZE[1]:
         raise ValueError(f"crop box {crop} does not fit in the {ALIGNED_SIZE[0]}x{ALIGNED_SIZE[1]} aligned frame")
@@ -225,7 +227,7 @@ def default_cache_dir() -> Path:
 def cache_key(imgdir: Path, fnames: list, crop, size: int) -> str:
     """A hash of everything the decoded array depends on: the resolved folder, each file's name, size and modification
     time, the crop box, the output size, and the decoder's version (`CACHE_VERSION`, Pillow's)."""
-    box = list(CROPS[crop]) if isinstance(crop, str) else list(crop)
+    box = (list(CROPS[crop]) if CROPS[crop] is not None else crop) if isinstance(crop, str) else list(crop)
     h = hashlib.sha1(json.dumps([CACHE_VERSION, PIL.__version__, str(Path(imgdir).resolve()), box, size]).encode())
     for f in fnames: st = os.stat(imgdir/f); h.update(f'{f}:{st.st_size}:{st.st_mtime_ns};'.encode())
     return h.hexdigest()[:20]
@@ -469,6 +471,73 @@ class SyntheticFaces(FaceData):
                          f"SyntheticFaces {split} (procedural stand-in, NOT CelebA)")
         self.split = split
 
+# %% ../nbs/01_data.ipynb #c01-folder-a
+IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')   # torchvision's IMG_EXTENSIONS
+
+def read_labels(path: str | Path, # a CSV: header `file,ATTR,...`, then one row per image of 0/1 values
+               ) -> tuple:
+    "(file names, attribute names, N x A bool) from a labels CSV; a malformed row is a `DataError` naming the file and line."
+    import csv
+    path = Path(path)
+    try: rows = list(csv.reader(path.read_text().splitlines()))
+    except (OSError, UnicodeDecodeError, csv.Error) as e: raise DataError(f"{path}: cannot read it as a CSV ({e})") from None
+    rows = [(i, r) for i, r in enumerate(rows, 1) if any(c.strip() for c in r)]
+    if not rows or len(rows[0][1]) < 2: raise DataError(f"{path}, line 1: expected a header: the file column, then one column per attribute")
+    names = [c.strip() for c in rows[0][1][1:]]
+    if len(set(names)) != len(names) or not all(names): raise DataError(f"{path}, line 1: attribute names must be distinct and not empty: {names}")
+    fnames, vals = [], []
+    for i, r in rows[1:]:
+        if len(r) != len(names) + 1: raise DataError(f"{path}, line {i}: {len(r)} values where the header has {len(names) + 1}")
+        v = [c.strip() for c in r[1:]]
+        if any(x not in ('0', '1') for x in v): raise DataError(f"{path}, line {i}: labels must be 0 or 1, found {[x for x in v if x not in ('0', '1')][:3]}")
+        fnames.append(r[0].strip()); vals.append([x == '1' for x in v])
+    dup = sorted({f for f in fnames if fnames.count(f) > 1})
+    if dup: raise DataError(f"{path}: {len(dup)} file(s) listed more than once, for example {dup[:3]}")
+    return fnames, names, np.array(vals, dtype=bool).reshape(len(fnames), len(names))
+
+def holdout_split(keys: list, # one key per image (its path): the split depends on it alone
+                  holdout: float = 0.1, # share of images for test, and as much for validation
+                 ) -> np.ndarray:
+    "Split code per image (0 train, 1 val, 2 test) by the CRC32 of its key: deterministic, and stable as images are added."
+    u = np.array([zlib.crc32(str(k).encode()) / 2**32 for k in keys])
+    return np.where(u < holdout, 2, np.where(u < 2 * holdout, 1, 0)).astype(np.int8)
+
+# %% ../nbs/01_data.ipynb #c01-folder-b
+class ImageFolderFaces(FaceData):
+    "Any folder of images (recursively), cut and resized through the decoded cache, with optional 0/1 labels from a CSV."
+    def __init__(self, root: str | Path, # a folder of images (subfolders too)
+                 split: str = 'train', # 'train', 'val', 'test' or 'all' (see `holdout_split`)
+                 crop: str | tuple = 'square', # 'square' (the largest centred square), a name in `CROPS`, or a box in the aligned frame
+                 size: int = 64, # output side in pixels
+                 labels: str | Path | None = None, # a labels CSV (see `read_labels`); `root`/labels.csv if None and it exists
+                 limit: int | None = None, # use only the first `limit` images (in path order, before splitting)
+                 holdout: float = 0.1, # share of images for test, and as much for validation
+                 cache_dir: str | Path | None = None, # where the decoded cache lives
+                 on_bad_image: str = 'skip', # 'skip' undecodable images (with a warning) or 'raise'
+                 progress: bool = True, # progress bar while building the cache
+                ):
+        if split not in (*SPLITS, 'all'): raise ValueError(f"split={split!r}: use 'train', 'val', 'test' or 'all'")
+        root = Path(root).expanduser()
+        if not root.is_dir(): raise DataNotFoundError(f"{root}: no such folder of images; give --images a folder that holds image files")
+        fnames = sorted(str(p.relative_to(root)) for p in root.rglob('*') if p.suffix.lower() in IMAGE_EXTS and p.is_file()
+                        and not any(part.startswith('.') for part in p.relative_to(root).parts))
+        if limit is not None: fnames = fnames[:limit]
+        if not fnames: raise DataNotFoundError(f"{root}: no images in it (looked for {', '.join(IMAGE_EXTS)}, in subfolders too)")
+        labels = Path(labels) if labels is not None else (root/'labels.csv' if (root/'labels.csv').exists() else None)
+        attr_names, attrs = [], np.zeros((len(fnames), 0), dtype=bool)
+        if labels is not None:
+            lf, attr_names, la = read_labels(labels)
+            pos = {f: i for i, f in enumerate(lf)}
+            missing = [f for f in fnames if f not in pos]
+            if missing: raise DataError(f"{labels}: {len(missing)} image(s) of {root} have no row, for example {missing[:3]}; label every image, or give another folder")
+            attrs = la[[pos[f] for f in fnames]]
+        codes = holdout_split(fnames, holdout)
+        images, ok, self.cache = build_cache(root, fnames, crop, size, cache_dir, on_bad_image, progress=progress)
+        rows = np.flatnonzero(ok & ((codes == SPLITS[split]) if split != 'all' else True))
+        if not len(rows): raise DataError(f"{root}: the '{split}' split is empty ({len(fnames)} images, holdout {holdout}); add images or raise the holdout")
+        super().__init__(images, rows, attrs[rows], attr_names, [fnames[i] for i in rows], f"images of {root.name} ({split}), crop {crop}")
+        self.root, self.split, self.crop, self.labels = root, split, crop, labels
+
 # %% ../nbs/01_data.ipynb #c01-takefloat
 def take_float(data: FaceData, # a data set of uint8 images
                bs: int = 1024, # images converted at a time
@@ -477,13 +546,16 @@ def take_float(data: FaceData, # a data set of uint8 images
     return batched(lambda b: b.float().div_(255), data, bs=bs)
 
 # %% ../nbs/01_data.ipynb #c044
-def face_data(root: str | Path | None = None, # a CelebA folder; `$DFCVAE_DATA` if None; SyntheticFaces if neither
+def face_data(root: str | Path | None = None, # a CelebA folder or any folder of images; `$DFCVAE_DATA` if None; SyntheticFaces if neither
               split: str = 'train', # which split
               n_synthetic: int = 2048, # size of the stand-in when there is no CelebA
-              **kwargs, # passed to `CelebA`
+              **kwargs, # passed to `CelebA` or `ImageFolderFaces`
              ) -> FaceData:
-    "CelebA from `root` or `$DFCVAE_DATA` when given, else SyntheticFaces with a visible message."
+    """CelebA from `root` or `$DFCVAE_DATA` when given (a folder with img_align_celeba/ or list_attr_celeba.txt), any other
+    folder as `ImageFolderFaces`, else SyntheticFaces with a visible message."""
     root = root or os.environ.get('DFCVAE_DATA')
+    if root and Path(root).is_dir() and not ((Path(root)/'img_align_celeba').exists() or (Path(root)/'list_attr_celeba.txt').exists()):
+        return ImageFolderFaces(root, split=split, **kwargs)
     if root: return CelebA(root, split=split, **kwargs)
     print(f"No CelebA given (set DFCVAE_DATA or pass root): using SyntheticFaces, a procedural stand-in, not real faces.")
     return SyntheticFaces(n_synthetic, split=split)
