@@ -36,7 +36,7 @@ setuptools.setup(
     url=cfg['git_url'],
     packages=setuptools.find_packages(include=['dfcvae', 'dfcvae.*']),
     include_package_data=True,
-    package_data={cfg['lib_name']: ['reference/SHA256SUMS', 'reference/*/*.safetensors', 'reference/*/*.json']},   # the shipped reference models and their digests
+    package_data={cfg['lib_name']: ['reference/SHA256SUMS', 'reference/*/*.safetensors', 'reference/*/*.json', 'reference/*/*.md']},   # the shipped reference models and their digests
     install_requires=requirements,
     extras_require={'dev': dev_requirements, 'metrics': metrics_requirements, 'explorer': explorer_requirements,
                     'experiments': experiments_requirements},

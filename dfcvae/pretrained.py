@@ -19,10 +19,10 @@ from .train import load_run, build_model
 import dfcvae.baselines   # registers the DCGAN with the loop, so that its run folders (DFCVAE_RUNS/dcgan) load
 
 # %% auto #0
-__all__ = ['MAX_BYTES', 'CELEBA_TERMS', 'SUMS', 'LAYOUT', 'ENV', 'reference_dir', 'final_terms', 'public_config', 'sha256',
-           'sums_text', 'read_sums', 'check_sums', 'save_pretrained', 'load_pretrained', 'reference_latents',
-           'provenance', 'export_reference', 'add_latents', 'load_model', 'model_updates', 'vgg_choice',
-           'ExperimentInputs', 'experiment_inputs']
+__all__ = ['MAX_BYTES', 'CELEBA_TERMS', 'SUMS', 'CARD', 'LAYOUT', 'ENV', 'reference_dir', 'final_terms', 'public_config',
+           'sha256', 'sums_text', 'read_sums', 'check_sums', 'save_pretrained', 'load_pretrained', 'reference_latents',
+           'provenance', 'export_reference', 'add_latents', 'ModelCard', 'model_card', 'add_card', 'load_model',
+           'model_updates', 'vgg_choice', 'ExperimentInputs', 'experiment_inputs']
 
 # %% ../nbs/05b_pretrained.ipynb #c005
 MAX_BYTES = 5_000_000   # the size limit of one shipped model (all its files)
@@ -107,7 +107,8 @@ def check_sums(folder: str | Path | None = None, # a model folder, or a folder o
     return sorted(sums)
 
 # %% ../nbs/05b_pretrained.ipynb #c05b-save
-LAYOUT = ('model.safetensors', 'config.json', 'provenance.json', 'latents.safetensors', SUMS)   # the files of a model folder
+CARD = 'MODEL_CARD.md'   # a model's card: its use, data, training, test numbers and limits, in Markdown
+LAYOUT = ('model.safetensors', 'config.json', 'provenance.json', 'latents.safetensors', CARD, SUMS)   # the files of a model folder
 
 def _tensor_bytes(tensors: dict) -> bytes:
     "Tensors in the safetensors format, as contiguous CPU copies."
@@ -262,6 +263,13 @@ def export_reference(run: str | Path, # a run folder
     return out
 
 # %% ../nbs/05b_pretrained.ipynb #b71222fe
+def _write_together(writes: dict, # path -> bytes
+                   ):
+    "Write each file aside, then rename them all in on leaving, in reverse order (the first given last): one that fails writes none."
+    with contextlib.ExitStack() as stack:
+        tmps = {p: stack.enter_context(atomic_path(p)) for p in writes}
+        for p, b in writes.items(): write_bytes(tmps[p], b, name=p)
+
 def add_latents(name: str | Path, # a reference model's name, or a model folder's path
                 tensors: dict, # name -> tensor, merged into latents.safetensors (float32)
                 info: dict | None = None, # plain values merged into provenance.json (e.g. what the tensors are)
@@ -276,10 +284,37 @@ def add_latents(name: str | Path, # a reference model's name, or a model folder'
         if size > MAX_BYTES: raise ValueError(f"{name}: about {size:,} bytes with these latents, over the {MAX_BYTES:,} of a shipped model; nothing was replaced")
     writes = {mf.path/f: b for f, b in files.items()}
     if mf.manifest: writes = {mf.manifest: sums_text(read_sums(mf.manifest) | {mf.prefix + f: sha256(b) for f, b in files.items()}).encode()} | writes
-    with contextlib.ExitStack() as stack:                                                   # renamed in on leaving, in reverse: the manifest last
-        tmps = {p: stack.enter_context(atomic_path(p)) for p in writes}
-        for p, b in writes.items(): write_bytes(tmps[p], b, name=p)
+    _write_together(writes)                                                                  # the manifest renamed in last
     return lat
+
+# %% ../nbs/05b_pretrained.ipynb #c05b-card
+class ModelCard(str):
+    "A model card's Markdown text; a notebook shows it as Markdown."
+    def _repr_markdown_(self) -> str: return str(self)
+    def __repr__(self) -> str: return f"ModelCard({self.split(chr(10), 1)[0].lstrip('# ')!r}, {len(self):,} characters)"
+
+def model_card(name: str | Path, # a reference model's name, or a model folder's path
+               folder: str | Path | None = None, # the folder of reference models; the package's if None
+              ) -> ModelCard | None:
+    "A model's card (MODEL_CARD.md), checked as its weights are; None if it has none."
+    data = _locate(name, folder).read(CARD, optional=True)
+    if data is None: return None
+    try: return ModelCard(data.decode())
+    except UnicodeDecodeError: where = _locate(name, folder).path/CARD; raise WeightsError(f"{where} is not UTF-8 text; {_remedy(where)}") from None
+
+def add_card(name: str | Path, # a reference model's name, or a model folder's path
+             text: str, # the card, in Markdown
+             folder: str | Path | None = None, # the folder of reference models; the package's if None
+            ) -> Path:
+    "Write a model's MODEL_CARD.md and its digest into the manifest that lists its files (the manifest renamed in last); its path."
+    mf, data = _locate(name, folder), text.encode()
+    if mf.prefix:                                                                            # a shipped model keeps to the size limit
+        size = sum(f.stat().st_size for f in mf.path.iterdir() if f.name != CARD) + len(data)
+        if size > MAX_BYTES: raise ValueError(f"{name}: about {size:,} bytes with this card, over the {MAX_BYTES:,} of a shipped model; nothing was replaced")
+    writes = {mf.path/CARD: data}
+    if mf.manifest: writes = {mf.manifest: sums_text(read_sums(mf.manifest) | {mf.prefix + CARD: sha256(data)}).encode()} | writes
+    _write_together(writes)
+    return mf.path/CARD
 
 # %% ../nbs/05b_pretrained.ipynb #c05b-inputs
 ENV = {'data': 'DFCVAE_DATA', 'vgg19': 'DFCVAE_VGG19', 'vgg19_full': 'DFCVAE_VGG19_FULL', 'runs': 'DFCVAE_RUNS',
