@@ -21,6 +21,7 @@ dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 metrics_requirements = shlex.split(cfg.get('metrics_requirements', ''))
 explorer_requirements = shlex.split(cfg.get('explorer_requirements', ''))
 experiments_requirements = shlex.split(cfg.get('experiments_requirements', ''))
+tensorboard_requirements = shlex.split(cfg.get('tensorboard_requirements', ''))
 console_scripts = cfg.get('console_scripts', '').split()
 
 setuptools.setup(
@@ -39,7 +40,7 @@ setuptools.setup(
     package_data={cfg['lib_name']: ['reference/SHA256SUMS', 'reference/*/*.safetensors', 'reference/*/*.json', 'reference/*/*.md']},   # the shipped reference models and their digests
     install_requires=requirements,
     extras_require={'dev': dev_requirements, 'metrics': metrics_requirements, 'explorer': explorer_requirements,
-                    'experiments': experiments_requirements},
+                    'experiments': experiments_requirements, 'tensorboard': tensorboard_requirements},
     python_requires='>=' + min_python,
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',

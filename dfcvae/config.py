@@ -208,7 +208,7 @@ def _parse_as(f: dataclasses.Field) -> Callable:
     return parse
 
 # %% ../nbs/04a_config.ipynb #c022b
-RUN_OPTIONS = ('out', 'resume', 'synthetic', 'device', 'quiet')   # options of the command, not of the config
+RUN_OPTIONS = ('out', 'resume', 'synthetic', 'device', 'quiet', 'tensorboard')   # options of the command, not of the config
 CLI_DEFAULTS = dict(malloc='keep')   # where the command's defaults differ from TrainConfig's: a command owns its process, a library call does not
 
 def make_parser() -> argparse.ArgumentParser:
@@ -219,10 +219,12 @@ def make_parser() -> argparse.ArgumentParser:
     run = p.add_argument_group('the run')
     run.add_argument('--out', metavar='DIR', help='run folder to create (new or empty)')
     run.add_argument('--resume', metavar='DIR', help='continue the run in DIR from its last checkpoint; only execution options may '
-                     f"be given with it: {', '.join(map(option_name, EXECUTION))}, --device, --quiet")
+                     f"be given with it: {', '.join(map(option_name, EXECUTION))}, --device, --quiet, --tensorboard")
     run.add_argument('--synthetic', action='store_true', help='train on SyntheticFaces (a procedural stand-in) instead of CelebA (--data)')
     run.add_argument('--device', help='cpu, cuda, cuda:1, mps (default: the best available)')
     run.add_argument('--quiet', action='store_true', help='no progress bar')
+    run.add_argument('--tensorboard', action='store_true', help="also write TensorBoard events into RUN/tensorboard/ (losses, rate, grids, "
+                     "config); watch with: tensorboard --logdir RUNS_FOLDER; needs pip install 'dfcvae[tensorboard]'")
     g, helps = p.add_argument_group('the config (TrainConfig)'), field_help(TrainConfig)
     for f in dataclasses.fields(TrainConfig):
         kw = dict(help=helps.get(f.name, '').replace('%', '%%') + (f" (this command's default: {CLI_DEFAULTS[f.name]})" if f.name in CLI_DEFAULTS else ''))

@@ -10,6 +10,7 @@ from typing import Callable, NamedTuple
 import torch
 from torch import nn
 import torchvision
+from PIL import Image
 from tqdm.auto import tqdm
 from fastcore.basics import patch
 from .core import atomic_path, atomic_torch_save, write_why, ConfigError, DfcvaeError, WriteError
@@ -25,7 +26,7 @@ from .runs import CHECKPOINT, PREVIOUS, load_checkpoint, last_good, jsonl_lines
 __all__ = ['MODELS', 'EVENTS', 'ModelSpec', 'register_model', 'model_spec', 'build_model', 'build_updater', 'VAEUpdater',
            'build_data', 'build_loss', 'vae_model', 'vae_updater', 'CancelFit', 'Callback', 'Pending', 'Trainer',
            'LRSchedule', 'NonFiniteLoss', 'NonFiniteGuard', 'MetricsLog', 'ProgressBar', 'Checkpoint', 'SampleGrids',
-           'SignalStop']
+           'summary_writer', 'TensorBoardLog', 'SignalStop']
 
 # %% ../nbs/04d_loop.ipynb #c010b
 class ModelSpec(NamedTuple):
@@ -356,23 +357,62 @@ class Checkpoint(Callback):
 
 # %% ../nbs/04d_loop.ipynb #c012s6
 class SampleGrids(Callback):
-    "After each epoch, save samples of fixed latents and, for models with an encoder, reconstructions of held-out images."
+    """After each epoch, save samples of fixed latents and, for models with an encoder, reconstructions of held-out images;
+    the grids just drawn are kept in `trainer.grids` (name -> the image as saved) for the callbacks after it (`TensorBoardLog`)."""
     order, rank0_only = 30, True
     def before_fit(self, tr): self.z = torch.randn(tr.cfg.n_grid, tr.cfg.z_dim, generator=torch.Generator().manual_seed(tr.cfg.seed + 1))
     @torch.no_grad()
     def after_epoch(self, tr):
         model, name = tr.updater.model, f'epoch{tr.epoch + 1:03d}.png'
         was = model.training; model.eval()
-        self.write(model.decode(self.z.to(tr.device)), tr.out/'samples'/f'samples_{name}')
+        tr.grids = {'samples': self.write(model.decode(self.z.to(tr.device)), tr.out/'samples'/f'samples_{name}')}
         if tr.held_out is not None and hasattr(model, 'encode'):
             x = tr.held_out.take(torch.arange(min(len(tr.held_out), tr.cfg.n_grid // 2))).float().div(255).to(tr.device)
             x_hat = model.decode(model.encode(x)[0])
-            self.write(torch.stack([x, x_hat], 1).flatten(0, 1), tr.out/'samples'/f'recon_{name}')   # input, reconstruction, ...
+            tr.grids['recon'] = self.write(torch.stack([x, x_hat], 1).flatten(0, 1), tr.out/'samples'/f'recon_{name}')   # input, reconstruction, ...
         model.train(was)
     @staticmethod
-    def write(imgs: torch.Tensor, path: Path):
-        "Save images as a PNG grid of 8 columns, atomically."
-        with atomic_path(path) as tmp: torchvision.utils.save_image(imgs.float().cpu(), tmp, nrow=8, format='png')
+    def write(imgs: torch.Tensor, path: Path) -> torch.Tensor:
+        "Save images as a PNG grid of 8 columns, atomically; returns the grid as saved (uint8, channels first)."
+        grid = torchvision.utils.make_grid(imgs.float().cpu(), nrow=8).mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8)   # rounded as `save_image` does
+        with atomic_path(path) as tmp: Image.fromarray(grid.permute(1, 2, 0).numpy()).save(tmp, format='png')
+        return grid
+
+# %% ../nbs/04d_loop.ipynb #c012tb
+def summary_writer():
+    "torch's `SummaryWriter` class, imported only now; a `ConfigError` naming the extra to install when tensorboard is not there."
+    try: from torch.utils.tensorboard import SummaryWriter
+    except ImportError: raise ConfigError("TensorBoard logging (--tensorboard) needs the tensorboard package: pip install 'dfcvae[tensorboard]'") from None
+    return SummaryWriter
+
+def _sort_after_earlier(log_dir: Path):
+    "Wait (a second at most) until a new event file's name sorts after those in `log_dir`: TensorBoard reads them in name order, and a name starts with the time in seconds."
+    last = max((int(p.name.split('.')[3]) for p in log_dir.glob('events.out.tfevents.*') if p.name.split('.')[3].isdigit()), default=0)
+    if 0 < last + 1 - time.time() <= 1: time.sleep(last + 1 - time.time())
+
+class TensorBoardLog(Callback):
+    """Write TensorBoard events into RUN/tensorboard/: the loss terms (`loss/NAME`) and the rate (`lr`) at the steps of
+    metrics.jsonl, the grids `SampleGrids` drew at each epoch's end (`grids/NAME`), and the config as text. A resumed
+    run continues the same events: what a killed run wrote after its checkpoint is superseded."""
+    order, rank0_only = 40, True   # after SampleGrids, which draws the grids
+    def __init__(self): self.SummaryWriter = summary_writer()   # no tensorboard: said now, before a run starts
+    def before_fit(self, tr):
+        log_dir = tr.out/'tensorboard'; _sort_after_earlier(log_dir)
+        # TensorBoard drops the earlier files' events of steps >= purge_step: those after the checkpoint (all, for a run from step 0)
+        self.w = self.SummaryWriter(str(log_dir), purge_step=tr.step + 1 if tr.step else 0)
+        self.w.add_text('config', '    ' + json.dumps(config_to_dict(tr.cfg), indent=1).replace('\n', '\n    '), tr.step)   # indented: shown as code
+        self.w.flush()
+    def after_log(self, tr):
+        for row in tr.logged:
+            for k, v in row.items():
+                if k not in ('step', 'epoch', 'time') and v is not None:
+                    self.w.add_scalar('lr' if k == 'lr' else f'loss/{k}', v, row['step'], walltime=row['time'])
+        self.w.flush()
+    def after_epoch(self, tr):
+        for name, grid in getattr(tr, 'grids', {}).items(): self.w.add_image(f'grids/{name}', grid, tr.step)
+        self.w.flush()
+    def cleanup_fit(self, tr):
+        if getattr(self, 'w', None): self.w.close()
 
 # %% ../nbs/04d_loop.ipynb #c012s7
 class SignalStop(Callback):

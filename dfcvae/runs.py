@@ -80,7 +80,7 @@ def last_good(out: Path) -> str:
 
 # %% ../nbs/04c_runs.ipynb #c015a
 LOCK = '.lock'   # the lock file: the process holding its `flock` owns the folder
-RUN_FILES = {'config.json', 'metrics.jsonl', 'execution.jsonl', 'samples', 'checkpoints', LOCK}   # what a run folder holds
+RUN_FILES = {'config.json', 'metrics.jsonl', 'execution.jsonl', 'samples', 'checkpoints', 'tensorboard', LOCK}   # what a run folder holds
 
 def remove_orphans(out: Path) -> list:
     "Delete the temporary files that killed writes left in a run folder (`.NAME.*.tmp`); returns their names."

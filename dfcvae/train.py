@@ -133,7 +133,7 @@ def config_from_args(args: dict, # the options given, by name (`vars` of `make_p
         saved = config_from_dict(ckpt['config']) if ckpt is not None else read_config_file(out)
         changed = [k for k, v in given.items() if k not in EXECUTION and v != getattr(saved, k)]
         if changed: raise ConfigError(f"--resume continues {out} as it was trained; {' '.join(map(option_name, changed))} would change "
-                                      f"what is trained (allowed with --resume: {' '.join(map(option_name, EXECUTION))} --device --quiet)")
+                                      f"what is trained (allowed with --resume: {' '.join(map(option_name, EXECUTION))} --device --quiet --tensorboard)")
         try: return dataclasses.replace(saved, **given), out, True
         except ConfigError as e: raise option_error(e) from None
     if 'out' not in args: raise ConfigError("--out DIR is required (or --resume DIR)")
@@ -151,7 +151,8 @@ def cli_train(argv: list | None = None, # the arguments (default: sys.argv[1:])
     "Train as `dfcvae_train` does with `argv` and return the trainer; every option is checked before anything is written."
     args = vars(make_parser().parse_args(argv))
     cfg, out, resume = config_from_args(args)
-    try: tr = make_trainer(cfg, out, resume, args.get('device'), progress=not args.get('quiet', False))
+    extra = [TensorBoardLog()] if args.get('tensorboard') else []   # (no tensorboard installed: one line, before anything is written)
+    try: tr = make_trainer(cfg, out, resume, args.get('device'), progress=not args.get('quiet', False), callbacks=extra)
     except ConfigError as e: raise option_error(e) from None   # (the batch size, the device) told as the option
     return tr.fit()
 

@@ -22,7 +22,7 @@ def test_help_lists_every_config_field_with_its_comment():
         opt = '--' + f.name.replace('_', '-')
         assert opt in r.stdout, opt
         assert re.sub(r'\s', '', field_help(TrainConfig)[f.name]) in text, f.name
-    for opt in ('--out', '--resume', '--synthetic', '--device', '--quiet', '--no-channels-last'): assert opt in r.stdout
+    for opt in ('--out', '--resume', '--synthetic', '--device', '--quiet', '--tensorboard', '--no-channels-last'): assert opt in r.stdout
 
 
 @pytest.mark.parametrize('args, says', [
