@@ -49,8 +49,10 @@ class TrainConfig:
     max_steps: int | None = None     # stop after this many optimiser steps (or after `epochs`, whichever comes first)
     seed: int = 0                    # seed of initialisation, data order and sampling
     # data (§4.1)
-    data: str | None = None          # CelebA folder; None: SyntheticFaces
-    crop: str = 'authors'            # crop name (see dfcvae.data.CROPS)
+    data: str | None = None          # CelebA folder; None: SyntheticFaces (or --images)
+    images: str | None = None        # a folder of your own images (subfolders too) instead of CelebA: dfcvae.data.ImageFolderFaces
+    labels: str | None = None        # a CSV of 0/1 labels for --images (file, then one column per attribute); FOLDER/labels.csv if there
+    crop: str = 'authors'            # crop name (see dfcvae.data.CROPS); 'square' (the default with --images): the largest centred square
     limit_images: int | None = None  # use only the first N images of the annotation files
     holdout: float = 0.1             # share of identities held out when the official val/test split is empty
     n_synthetic: int = 4096          # images of SyntheticFaces when data is None
@@ -100,6 +102,8 @@ def check_config(cfg: TrainConfig):
     if len(cfg.adam_betas) != 2 or not all(0 <= b < 1 for b in cfg.adam_betas): bad('adam_betas', "give two numbers in [0, 1), e.g. 0.9,0.999")
     if not 0 < cfg.holdout < 0.5: bad('holdout', "must be above 0 and below 0.5")
     if cfg.crop not in CROPS: bad('crop', f"use one of {list(CROPS)}")
+    if cfg.data and cfg.images: bad('images', "give --data (a CelebA folder) or --images (a folder of images), not both")
+    if cfg.labels and not cfg.images: bad('labels', "labels go with --images (a folder of your own images)")
     unknown = [l for l in cfg.layers if l not in VGG19_LAYERS]
     if not cfg.layers or unknown: bad('layers', f"unknown VGG19 layer(s) {unknown}; use names like relu1_2,relu2_1,relu3_1")
 

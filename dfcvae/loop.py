@@ -14,7 +14,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 from fastcore.basics import patch
 from .core import atomic_path, atomic_torch_save, write_why, ConfigError, DfcvaeError, WriteError
-from .data import CelebA, SyntheticFaces, FaceData
+from .data import CelebA, ImageFolderFaces, SyntheticFaces, FaceData
 from .batches import Batches
 from .model import VAE
 from .losses import VGGFeatures, FeaturePerceptualLoss, PixelLoss
@@ -111,7 +111,10 @@ def build_data(cfg: TrainConfig, # the run's config
                split: str = 'train', # 'train', 'val' or 'test'
                progress: bool = True, # a progress bar while CelebA's images are decoded into the cache (the first time)
               ) -> FaceData:
-    "The dataset a config names: CelebA from `cfg.data`, else SyntheticFaces (said loudly)."
+    "The dataset a config names: CelebA from `cfg.data`, your images from `cfg.images`, else SyntheticFaces (said loudly)."
+    if cfg.images:
+        return ImageFolderFaces(cfg.images, split=split, crop=cfg.crop, size=cfg.img_size, labels=cfg.labels, limit=cfg.limit_images,
+                                holdout=cfg.holdout, progress=progress)
     if cfg.data:
         return CelebA(cfg.data, split=split, crop=cfg.crop, size=cfg.img_size, limit=cfg.limit_images, holdout=cfg.holdout, progress=progress)
     warnings.warn("no CelebA folder given: training on SyntheticFaces, a procedural stand-in, NOT real faces")

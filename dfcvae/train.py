@@ -137,7 +137,9 @@ def config_from_args(args: dict, # the options given, by name (`vars` of `make_p
         try: return dataclasses.replace(saved, **given), out, True
         except ConfigError as e: raise option_error(e) from None
     if 'out' not in args: raise ConfigError("--out DIR is required (or --resume DIR)")
-    if bool(given.get('data')) == ('synthetic' in args): raise ConfigError("give exactly one of --data DIR (CelebA) and --synthetic")
+    if [bool(given.get('data')), bool(given.get('images')), 'synthetic' in args].count(True) != 1:
+        raise ConfigError("give exactly one of --data DIR (CelebA), --images DIR (a folder of your own images) and --synthetic")
+    if given.get('images') and 'crop' not in given: given['crop'] = 'square'   # CelebA's crops are boxes in CelebA's aligned frame
     preset = given.pop('preset', 'paper')
     asked = {'arch': TrainConfig.arch, 'loss': TrainConfig.loss, **PRESETS.get(preset, {}), **given}   # what the run will train
     if (asked['arch'], asked['loss']) == ('vae', 'feature') and 'vgg_weights' not in given:

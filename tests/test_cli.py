@@ -27,7 +27,7 @@ def test_help_lists_every_config_field_with_its_comment():
 
 @pytest.mark.parametrize('args, says', [
     (['--synthetic', '--out', 'x', '--widths', '8,x'], "--widths: '8,x': give comma-separated int values"),
-    (['--out', 'x', '--preset', 'tiny'], 'give exactly one of --data DIR (CelebA) and --synthetic'),
+    (['--out', 'x', '--preset', 'tiny'], 'give exactly one of --data DIR (CelebA), --images DIR (a folder of your own images) and --synthetic'),
 ])
 def test_mistakes_end_with_one_line(tmp_path, args, says):
     r = dfcvae_train(*args, cwd=tmp_path)
