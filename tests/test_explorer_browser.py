@@ -1,11 +1,12 @@
 """The latent explorer in a real browser: JupyterLab serves a notebook that builds `explore()`, headless Chromium
-(driven by Playwright) runs it, and the test moves the controls and watches the decoded face change.
+(driven by Playwright) runs it, and the test moves the sliders, clicks faces, switches the model and saves, and watches
+the decoded face change, the picked faces get their marks, the files appear, and no control's label gets cut off.
 
 Skips, saying why, where Playwright or Chromium is missing (`pip install -e ".[dev]"` installs Playwright;
 `apt-get install -y chromium` installs Chromium; `.ci/run` does both). Set DFCVAE_CHROMIUM to use another Chromium,
-and DFCVAE_SCREENSHOT to a file name to keep a screenshot of the explorer.
+and DFCVAE_SCREENSHOT to a file name to keep a screenshot of the explorer (in 256 colours, as nbs/explorer.png is).
 """
-import json, os, shutil, socket, subprocess, sys, time, urllib.request, uuid
+import json, os, re, shutil, socket, subprocess, sys, time, urllib.request, uuid
 from pathlib import Path
 import pytest
 
@@ -15,6 +16,37 @@ CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage']
 FACE = '.widget-output img'                       # the first is the decoded face, the second the strip of the path
 ERRORS = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
 SLOW = 240_000                                    # ms: a shared 2-core machine can take minutes to start a kernel
+QUICK = 60_000                                    # ms: then an update takes well under a second; a control that does nothing fails sooner
+TILE = '.dfcvae-face'                             # a clickable face: its picture in `.dfcvae-face-pic`, a caption below
+A_RGB, B_RGB, NONE_RGB = 'rgb(214, 39, 40)', 'rgb(31, 119, 180)', 'rgba(0, 0, 0, 0)'   # face A's border, B's, the others'
+
+CUT_OFF = """() => {
+  const shown = e => e.offsetParent !== null, out = [];
+  const clipped = e => {                          // the nearest ancestor that hides what overflows it, if e sticks out of it
+    const r = e.getBoundingClientRect();
+    for (let a = e.parentElement; a && !a.classList.contains('jp-OutputArea'); a = a.parentElement) {
+      if (getComputedStyle(a).overflowX === 'visible') continue;
+      const q = a.getBoundingClientRect();
+      if (r.left < q.left - 1 || r.right > q.right + 1) return a;
+    }
+    return null;
+  };
+  for (const e of document.querySelectorAll('.jp-OutputArea .widget-label, .jp-OutputArea .widget-readout, .jp-OutputArea button')) {
+    if (!shown(e) || !e.textContent.trim()) continue;
+    if (e.scrollWidth > e.clientWidth) out.push(`'${e.textContent.trim()}' needs ${e.scrollWidth} px, has ${e.clientWidth}`);
+    else if (clipped(e)) out.push(`'${e.textContent.trim()}' sticks out of a ${clipped(e).className}`);
+  }
+  const ctx = document.createElement('canvas').getContext('2d');
+  for (const s of document.querySelectorAll('.jp-OutputArea select')) {
+    if (!shown(s)) continue;
+    const st = getComputedStyle(s); ctx.font = `${st.fontStyle} ${st.fontWeight} ${st.fontSize} ${st.fontFamily}`;
+    for (const o of s.options) {
+      const need = ctx.measureText(o.text).width + parseFloat(st.paddingLeft) + parseFloat(st.paddingRight);
+      if (need > s.clientWidth) out.push(`option '${o.text}' needs ${Math.ceil(need)} px, has ${s.clientWidth}`);
+    }
+  }
+  return out;
+}"""                                               # every label, readout, button and dropdown option whose text does not fit
 
 
 def chromium():
@@ -70,7 +102,7 @@ def lab(tmp_path):
         log.close()
 
 
-def test_explorer_in_chromium(lab):
+def test_explorer_in_chromium(lab, tmp_path):
     sync_api = pytest.importorskip('playwright.sync_api', reason='Playwright is not installed (pip install -e ".[dev]")')
     exe = chromium()
     if exe is None: pytest.skip('Chromium is not installed (apt-get install -y chromium, or set DFCVAE_CHROMIUM)')
@@ -87,23 +119,31 @@ def test_explorer_in_chromium(lab):
         face = page.locator(FACE).first
         face.wait_for()
         page.get_by_text('Python 3 (ipykernel) | Idle').wait_for()
-        assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
+        def no_errors(): assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
+        no_errors()
+        page.set_default_timeout(QUICK)
         assert page.locator('.widget-slider').count() >= 10                    # 8 attributes, temperature, a
-        assert page.locator('.widget-toggle-buttons').count() == 2              # face A and face B
         assert page.locator(FACE).count() == 2                                  # the face and the path
+        tiles = page.locator(TILE)
+        assert tiles.count() == 13                                              # 12 held-out faces and 'prior'
+        assert page.evaluate(CUT_OFF) == []
 
-        def changes(action, what):
-            before = face.get_attribute('src')
+        def changes(action, what, n=0):
+            "Do `action`, then wait until picture `n` (0: the face, 1: the path) is another."
+            before = page.locator(FACE).nth(n).get_attribute('src')
             action()
-            page.wait_for_function("([sel, old]) => { const i = document.querySelector(sel); return i && i.src !== old; }",
-                                   arg=[FACE, before])
-            assert face.get_attribute('src') != before, what
+            page.wait_for_function("([sel, n, old]) => { const i = document.querySelectorAll(sel)[n]; return i && i.src !== old; }",
+                                   arg=[FACE, n, before])
+            assert page.locator(FACE).nth(n).get_attribute('src') != before, what
 
-        smiling = page.locator('.widget-slider', has=page.locator('.widget-label', has_text='Smiling')).locator('.noUi-handle')
-        def keys():
-            smiling.focus()
-            for _ in range(5): page.keyboard.press('ArrowRight')
-        changes(keys, 'the Smiling slider moved by keyboard')
+        def slider(label): return page.locator('.widget-slider', has=page.locator('.widget-label', has_text=re.compile(f'^{label}$')))
+        smiling = slider('Smiling').locator('.noUi-handle')
+        def keys(handle, n=5):
+            def press():
+                handle.focus()
+                for _ in range(n): page.keyboard.press('ArrowRight')
+            return press
+        changes(keys(smiling), 'the Smiling slider moved by keyboard')
 
         def drag():
             box = smiling.bounding_box()
@@ -112,10 +152,58 @@ def test_explorer_in_chromium(lab):
             for dx in range(10, 90, 10): page.mouse.move(x + dx, y)
             page.mouse.up()
         changes(drag, 'the Smiling slider dragged')
+        weight = slider('Smiling').locator('.widget-readout').inner_text()
+        assert float(weight) > 0
 
-        pick = page.locator('.widget-toggle-buttons').first.locator('button').nth(2)      # face 3 as face A
-        changes(pick.click, 'another face picked')
-        assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
+        # faces A and B: a click on a tile, as the toggle says; the tile is marked
+        def border(i): return tiles.nth(i).locator('.dfcvae-face-pic').evaluate('e => getComputedStyle(e).borderTopColor')
+        def caption(i): return tiles.nth(i).locator('.widget-html').inner_text()
+        assert (border(0), border(1), border(2)) == (A_RGB, B_RGB, NONE_RGB)
+        note = page.locator('.widget-html', has_text='a click on a face makes it')
+        assert 'face A (red border)' in note.inner_text()
+        changes(tiles.nth(2).click, 'face 3 clicked as face A')
+        page.wait_for_function("([sel, rgb]) => getComputedStyle(document.querySelectorAll(sel)[2]).borderTopColor === rgb",
+                               arg=[f'{TILE} .dfcvae-face-pic', A_RGB])
+        assert (border(0), border(1), border(2)) == (NONE_RGB, B_RGB, A_RGB)
+        assert caption(2).split() == ['3', 'A'] and caption(0).split() == ['1']
+        page.locator('.widget-toggle-button', has_text='face B').click()
+        note.filter(has_text='face B (blue border)').wait_for()
+        changes(tiles.nth(4).click, 'face 5 clicked as face B: the path ends there', n=1)
+        page.wait_for_function("([sel, rgb]) => getComputedStyle(document.querySelectorAll(sel)[4]).borderTopColor === rgb",
+                               arg=[f'{TILE} .dfcvae-face-pic', B_RGB])
+        assert (border(1), border(2), border(4)) == (NONE_RGB, A_RGB, B_RGB) and caption(4).split() == ['5', 'B']
+        assert slider('Smiling').locator('.widget-readout').inner_text() == weight      # the sliders keep their values
+        changes(keys(slider('a \\(A to B\\)').locator('.noUi-handle'), 8), 'a moved towards B')
+        no_errors()
+
+        # the model selector: another model draws another face and shows its own faces
+        model = page.locator('.widget-dropdown', has=page.locator('.widget-label', has_text=re.compile('^model$'))).locator('select')
+        assert model.locator('option').all_inner_texts() == ['dfcvae-123', 'dfcvae-345', 'pvae']
+        thumb = tiles.nth(0).locator('img').get_attribute('src')
+        changes(lambda: model.select_option('pvae'), 'switched to pvae')
+        page.wait_for_function("([sel, old]) => document.querySelector(sel).src !== old", arg=[f'{TILE} img', thumb])
+        assert slider('Smiling').locator('.widget-readout').inner_text() == weight
+        changes(lambda: model.select_option('dfcvae-123'), 'switched back to dfcvae-123')
+        assert (border(2), border(4)) == (A_RGB, B_RGB)                          # the picks stay
+        no_errors()
+
         if os.environ.get('DFCVAE_SCREENSHOT'):
-            page.locator('.jp-Cell-outputArea').last.screenshot(path=os.environ['DFCVAE_SCREENSHOT'])
+            from PIL import Image
+            shot = os.environ['DFCVAE_SCREENSHOT']
+            page.mouse.move(0, 0)
+            page.locator('.jp-Cell-outputArea').last.screenshot(path=shot)
+            Image.open(shot).convert('RGB').quantize(256).save(shot, optimize=True)     # 256 colours: a third of the bytes
+
+        # save: two PNGs per press, under new names, in the kernel's folder (the notebook's), named in the label
+        save = page.locator('.widget-button', has_text='save PNGs')
+        for n in (1, 2):
+            save.click()
+            saved = page.locator('.widget-html', has_text=f'dfcvae-123-00{n}-face.png')
+            saved.wait_for()
+            for f in (f'dfcvae-123-00{n}-face.png', f'dfcvae-123-00{n}-path.png'):
+                assert (tmp_path/f).stat().st_size > 1000 and f in saved.inner_text(), (f, saved.inner_text())
+            assert str(tmp_path.resolve()) in saved.inner_text()
+        assert (tmp_path/'dfcvae-123-001-face.png').read_bytes() == (tmp_path/'dfcvae-123-002-face.png').read_bytes()
+        assert page.evaluate(CUT_OFF) == []                                     # after the switches and saves too
+        no_errors()
         browser.close()
