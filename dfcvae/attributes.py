@@ -33,6 +33,7 @@ def attribute_vectors(mu: torch.Tensor, # N x z posterior means
         if len(idx) == 0: raise ValueError("attribute_vectors: an attribute is present in all or none of the faces; it has no vector")
         return mu[idx[torch.randperm(len(idx), generator=g)[:n]]].double().mean(0)
     attrs = torch.as_tensor(attrs, dtype=torch.bool)
+    if attrs.shape[1] == 0: return mu.new_zeros(0, mu.shape[1]).float()   # a data set without labels (a plain folder of images)
     return torch.stack([mean_of(attrs[:, j]) - mean_of(~attrs[:, j]) for j in range(attrs.shape[1])]).float()
 
 @torch.no_grad()

@@ -232,7 +232,8 @@ class Explorer:
         for n in [n for n in self.sliders if n not in self.state.names]: self.sliders.pop(n).close()
         keep = self.add_choice.value
         self.add_choice.options = list(self.state.names)
-        self.add_choice.value = keep if keep in self.state.names else self.state.names[0]
+        self.add_choice.value = keep if keep in self.state.names else (self.state.names[0] if self.state.names else None)
+        self.add_choice.disabled = self.add_button.disabled = not self.state.names   # data without labels: no attribute vectors
         for a in (self.attrs if not self.sliders else ()):
             if a in self.state.names: self.add_slider(a)
         self.slider_box.children = tuple(self.sliders.values())
