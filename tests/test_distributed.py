@@ -125,7 +125,8 @@ def test_resumed_two_process_run_equals_uninterrupted(runs):
 
 def test_only_the_first_process_writes(runs):
     tmp, r = runs
-    assert sorted(p.name for p in (tmp/'two').iterdir()) == ['checkpoints', 'config.json', 'execution.jsonl', 'metrics.jsonl', 'samples']
+    assert sorted(p.name for p in (tmp/'two').iterdir()) == ['.lock', 'checkpoints', 'config.json', 'execution.jsonl', 'metrics.jsonl', 'samples']
+    assert json.loads((tmp/'two'/'.lock').read_text())['pid'] > 0   # held by one process (rank 0), which wrote its note
     assert len(metrics(tmp/'two')) == STEPS   # one line per update, not one per process
 
 
