@@ -43,11 +43,13 @@ class HoldLock(Callback):
 
 def release_run_folder(lock, # what `lock_run_folder` returned
                        out: Path, # the run folder
-                       remove: bool = False, # remove the folder if it holds nothing but the lock file
+                       made_folder: bool = False, # this start made the folder: remove it if it holds nothing but the lock file
+                       made_lock: bool = False, # this start made the lock file: remove it (a start that failed leaves no trace)
                       ):
-    "Let the run folder go; a folder made for a start that failed before writing anything is removed again."
+    "Let the run folder go; what a start that failed before writing anything made (the lock file, the folder) goes again."
+    if made_lock or (made_folder and {p.name for p in out.iterdir()} == {LOCK}): (out/LOCK).unlink(missing_ok=True)   # while still held
     lock.close()
-    if remove and {p.name for p in out.iterdir()} == {LOCK}: (out/LOCK).unlink(); out.rmdir()
+    if made_folder and not any(out.iterdir()): out.rmdir()
 
 def state_mismatch(where: Path, # the checkpoint
                    e: Exception, # what loading its state raised
@@ -71,7 +73,7 @@ def make_trainer(cfg: TrainConfig, # what to train
     heap = set_malloc(cfg.malloc, device)   # before the run allocates; 'system' (the config's default) changes nothing
     rank, world = dist_world()
     check_distributed(cfg, device, world)
-    created = rank == 0 and not out.exists()
+    made_folder, made_lock = rank == 0 and not out.exists(), rank == 0 and not (out/LOCK).exists()
     lock = lock_run_folder(out) if rank == 0 else None   # one process per run folder: a busy one is refused before it is read
     try:
         ckpt = prepare_run_folder(cfg, out, resume) if rank == 0 else None
@@ -92,7 +94,7 @@ def make_trainer(cfg: TrainConfig, # what to train
         tr.execution = execution_record(cfg, device, tr.step, heap)
         if rank == 0: write_run_start(out, cfg, tr.execution)
     except BaseException:
-        if lock: release_run_folder(lock, out, remove=created)   # a folder this call created, and nothing written in it, goes again
+        if lock: release_run_folder(lock, out, made_folder, made_lock)   # what this call made, and nothing written in it, goes again
         raise
     return tr
 
