@@ -4,7 +4,7 @@
 
 # %% ../nbs/05b_pretrained.ipynb #c002
 from __future__ import annotations
-import os, re, json, hashlib, datetime, subprocess, shutil, contextlib, warnings
+import os, re, json, hashlib, functools, datetime, subprocess, shutil, contextlib, warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -165,10 +165,12 @@ class _ModelFolder:
     path: Path # the folder
     manifest: Path | None # its SHA256SUMS, or the one of the folder of models it is in
     prefix: str = '' # its files' prefix in the manifest: '' or 'NAME/'
+    @functools.cached_property
+    def sums(self) -> dict: return read_sums(self.manifest) if self.manifest else {}   # read once per located folder
     def read(self, fname: str, optional: bool = False) -> bytes | None:
         "One file's bytes, checked; None if `optional` and the file is neither there nor listed."
         p = self.path/fname
-        digest = read_sums(self.manifest).get(self.prefix + fname) if self.manifest else None
+        digest = self.sums.get(self.prefix + fname)
         if digest is None and optional and not p.exists(): return None
         if self.manifest and digest is None:
             raise WeightsError(f"{p} is {'not listed' if p.exists() else 'missing, and not listed'} in {self.manifest}; {_remedy(p)}")
@@ -270,6 +272,19 @@ def _write_together(writes: dict, # path -> bytes
         tmps = {p: stack.enter_context(atomic_path(p)) for p in writes}
         for p, b in writes.items(): write_bytes(tmps[p], b, name=p)
 
+def _replace_files(mf: _ModelFolder, # where the model's files are (see `_locate`)
+                   name, # the model, for messages
+                   files: dict, # file name -> its new bytes
+                   what: str, # what is added, for the size message ('these latents', 'this card')
+                  ):
+    "Replace some of a model's files and their digests in its manifest, all or none (the manifest renamed in last); a shipped model keeps to `MAX_BYTES`."
+    if mf.prefix:                                                                            # in a folder of models, as shipped: the size limit
+        size = sum(f.stat().st_size for f in mf.path.iterdir() if f.name not in files) + sum(map(len, files.values()))
+        if size > MAX_BYTES: raise ValueError(f"{name}: about {size:,} bytes with {what}, over the {MAX_BYTES:,} of a shipped model; nothing was replaced")
+    writes = {mf.path/f: b for f, b in files.items()}
+    if mf.manifest: writes = {mf.manifest: sums_text(mf.sums | {mf.prefix + f: sha256(b) for f, b in files.items()}).encode()} | writes
+    _write_together(writes)
+
 def add_latents(name: str | Path, # a reference model's name, or a model folder's path
                 tensors: dict, # name -> tensor, merged into latents.safetensors (float32)
                 info: dict | None = None, # plain values merged into provenance.json (e.g. what the tensors are)
@@ -279,12 +294,7 @@ def add_latents(name: str | Path, # a reference model's name, or a model folder'
     mf = _locate(name, folder)
     lat = reference_latents(name, folder) | {k: torch.as_tensor(v).detach().float().cpu().clone() for k, v in tensors.items()}
     files = {'latents.safetensors': _tensor_bytes(lat), 'provenance.json': _json_bytes(provenance(name, folder) | (info or {}))}
-    if mf.prefix:                                                                            # in a folder of models, as shipped: the size limit
-        size = sum(f.stat().st_size for f in mf.path.iterdir() if f.name not in files) + sum(map(len, files.values()))
-        if size > MAX_BYTES: raise ValueError(f"{name}: about {size:,} bytes with these latents, over the {MAX_BYTES:,} of a shipped model; nothing was replaced")
-    writes = {mf.path/f: b for f, b in files.items()}
-    if mf.manifest: writes = {mf.manifest: sums_text(read_sums(mf.manifest) | {mf.prefix + f: sha256(b) for f, b in files.items()}).encode()} | writes
-    _write_together(writes)                                                                  # the manifest renamed in last
+    _replace_files(mf, name, files, 'these latents')
     return lat
 
 # %% ../nbs/05b_pretrained.ipynb #c05b-card
@@ -297,23 +307,18 @@ def model_card(name: str | Path, # a reference model's name, or a model folder's
                folder: str | Path | None = None, # the folder of reference models; the package's if None
               ) -> ModelCard | None:
     "A model's card (MODEL_CARD.md), checked as its weights are; None if it has none."
-    data = _locate(name, folder).read(CARD, optional=True)
-    if data is None: return None
+    mf = _locate(name, folder)
+    if (data := mf.read(CARD, optional=True)) is None: return None
     try: return ModelCard(data.decode())
-    except UnicodeDecodeError: where = _locate(name, folder).path/CARD; raise WeightsError(f"{where} is not UTF-8 text; {_remedy(where)}") from None
+    except UnicodeDecodeError: raise WeightsError(f"{mf.path/CARD} is not UTF-8 text; {_remedy(mf.path/CARD)}") from None
 
 def add_card(name: str | Path, # a reference model's name, or a model folder's path
              text: str, # the card, in Markdown
              folder: str | Path | None = None, # the folder of reference models; the package's if None
             ) -> Path:
     "Write a model's MODEL_CARD.md and its digest into the manifest that lists its files (the manifest renamed in last); its path."
-    mf, data = _locate(name, folder), text.encode()
-    if mf.prefix:                                                                            # a shipped model keeps to the size limit
-        size = sum(f.stat().st_size for f in mf.path.iterdir() if f.name != CARD) + len(data)
-        if size > MAX_BYTES: raise ValueError(f"{name}: about {size:,} bytes with this card, over the {MAX_BYTES:,} of a shipped model; nothing was replaced")
-    writes = {mf.path/CARD: data}
-    if mf.manifest: writes = {mf.manifest: sums_text(read_sums(mf.manifest) | {mf.prefix + CARD: sha256(data)}).encode()} | writes
-    _write_together(writes)
+    mf = _locate(name, folder)
+    _replace_files(mf, name, {CARD: text.encode()}, 'this card')
     return mf.path/CARD
 
 # %% ../nbs/05b_pretrained.ipynb #c05b-inputs
