@@ -19,8 +19,8 @@ from .core import atomic_path, show_images, batched, DataError, WriteError, writ
 __all__ = ['ALIGNED_SIZE', 'CROPS', 'CACHE_VERSION', 'SPLITS', 'SYNTHETIC_ATTRS', 'IMAGE_EXTS', 'crop_box', 'BadImageError',
            'load_face', 'CelebAFormatError', 'DataNotFoundError', 'read_attributes', 'read_partition',
            'read_identities', 'read_landmarks', 'make_celeba_fixture', 'CelebAIndex', 'read_celeba',
-           'default_cache_dir', 'cache_key', 'build_cache', 'effective_split', 'FaceData', 'CelebA', 'draw_faces',
-           'SyntheticFaces', 'read_labels', 'holdout_split', 'ImageFolderFaces', 'take_float', 'face_data']
+           'default_cache_dir', 'cache_key', 'build_cache', 'holdout_split', 'effective_split', 'FaceData', 'CelebA',
+           'draw_faces', 'SyntheticFaces', 'read_labels', 'ImageFolderFaces', 'take_float', 'face_data']
 
 # %% ../nbs/01_data.ipynb #c005
 ALIGNED_SIZE = (178, 218)  # (width, height) of CelebA's img_align_celeba images, the frame crops are defined in
@@ -331,17 +331,23 @@ def _ok_mask(fnames, bad):
 # %% ../nbs/01_data.ipynb #c028
 SPLITS = {'train': 0, 'val': 1, 'test': 2}
 
+def holdout_split(keys: list, # one key per image (its path): the split depends on it alone
+                  holdout: float = 0.1, # share of images for test, and as much for validation
+                 ) -> np.ndarray:
+    "Split code per image (0 train, 1 val, 2 test) by the CRC32 of its key: deterministic, and stable as images are added."
+    u = np.array([zlib.crc32(str(k).encode()) / 2**32 for k in keys])
+    return np.where(u < holdout, 2, np.where(u < 2 * holdout, 1, 0)).astype(np.int8)
+
 def effective_split(index: CelebAIndex, # the annotations
                     holdout: float = 0.1, # share of identities held out for each empty split
                     verbose: bool = True, # warn when a hold-out replaces an empty official split
                    ) -> np.ndarray:
     "Split code per image: the official partition, with deterministic per-identity hold-outs for empty val/test splits."
     split = index.split.copy()
-    keys = index.identity.tolist() if index.identity is not None else index.fnames
-    u = np.array([zlib.crc32(str(k).encode()) / 2**32 for k in keys])
-    for code, lo in ((2, 0.0), (1, holdout)):
+    held = holdout_split(index.identity.tolist() if index.identity is not None else index.fnames, holdout)
+    for code in (2, 1):
         if (split == code).any(): continue
-        take = (index.split == 0) & (u >= lo) & (u < lo + holdout)
+        take = (index.split == 0) & (held == code)
         split[take] = code
         if verbose:
             name = [k for k, v in SPLITS.items() if v == code][0]
@@ -494,13 +500,6 @@ def read_labels(path: str | Path, # a CSV: header `file,ATTR,...`, then one row 
     dup = sorted({f for f in fnames if fnames.count(f) > 1})
     if dup: raise DataError(f"{path}: {len(dup)} file(s) listed more than once, for example {dup[:3]}")
     return fnames, names, np.array(vals, dtype=bool).reshape(len(fnames), len(names))
-
-def holdout_split(keys: list, # one key per image (its path): the split depends on it alone
-                  holdout: float = 0.1, # share of images for test, and as much for validation
-                 ) -> np.ndarray:
-    "Split code per image (0 train, 1 val, 2 test) by the CRC32 of its key: deterministic, and stable as images are added."
-    u = np.array([zlib.crc32(str(k).encode()) / 2**32 for k in keys])
-    return np.where(u < holdout, 2, np.where(u < 2 * holdout, 1, 0)).astype(np.int8)
 
 # %% ../nbs/01_data.ipynb #c01-folder-b
 class ImageFolderFaces(FaceData):
