@@ -17,7 +17,9 @@ RESIDENT_SHARE = 0.25   # 'auto' puts the images on a GPU when they take at most
 class Batches:
     """Shuffled batches of float images in [0, 1] (and their attributes) on a device, drawn from a `FaceData`.
     `bs` is the global batch: in a run of `world` processes, process `rank` gets rows `rank * bs / world ...` of each one.
-    With `resident`, the decoded uint8 images are copied to the device once and batches are gathered there."""
+    With `resident`, the decoded uint8 images are copied to the device once and batches are gathered there.
+    With `flip`, each drawn image is mirrored left-right with probability 1/2, a pure function of (seed, epoch, place in
+    the epoch) like the order, so a resumed run and every process of a multi-process run draw the same flips."""
     def __init__(self, ds: FaceData, # the faces
                  bs: int = 64, # batch size (global: summed over the processes of a multi-process run)
                  shuffle: bool = True, # a new permutation every epoch
@@ -27,6 +29,7 @@ class Batches:
                  rank: int = 0, # this process's place among `world`
                  world: int = 1, # processes sharing each batch
                  resident: bool | str = 'auto', # images kept on the device: True, False, or 'auto' (on a GPU when they fit, see RESIDENT_SHARE)
+                 flip: bool = False, # mirror each drawn image left-right with probability 1/2 (augmentation)
                 ):
         if bs < 1: raise ValueError(f"bs={bs}: must be at least 1")
         if len(ds) < (bs if drop_last else 1): raise ValueError(f"{ds!r} has {len(ds)} images: fewer than one batch of {bs}; lower the batch size or add images")
@@ -34,7 +37,7 @@ class Batches:
         if bs % world: raise ValueError(f"bs={bs}: the global batch must be divisible by the {world} processes")
         if not drop_last and world > 1: raise ValueError("drop_last=False: a last, smaller batch cannot be split evenly over processes")
         self.ds, self.bs, self.shuffle, self.seed, self.drop_last, self.device = ds, bs, shuffle, seed, drop_last, torch.device(device)
-        self.rank, self.world = rank, world
+        self.rank, self.world, self.flip = rank, world, flip
         self.images = None   # the uint8 images on the device (rows of ds), when resident
         nbytes = len(ds) * 3 * ds.size ** 2
         if resident == 'auto':
@@ -45,12 +48,19 @@ class Batches:
         "The permutation of epoch `epoch`: a pure function of (seed, epoch)."
         if not self.shuffle: return torch.arange(len(self.ds))
         return torch.randperm(len(self.ds), generator=torch.Generator().manual_seed(self.seed * 100_003 + epoch))
+    def flips(self, epoch: int) -> torch.Tensor:
+        "Which places of epoch `epoch`'s order are mirrored (bool, one per image; none without `flip`): a pure function of (seed, epoch)."
+        if not self.flip: return torch.zeros(len(self.ds), dtype=torch.bool)
+        g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+        if self.shuffle: torch.randperm(len(self.ds), generator=g)   # the order's draw first: the flips are the same generator's next draw
+        return torch.rand(len(self.ds), generator=g) < 0.5
     def epoch(self, epoch: int = 0, # which epoch's order
               start: int = 0, # first batch to yield (to resume mid-epoch)
              ):
         "Yield `(x, attrs)` for the batches of `epoch` from batch `start` on."
-        order, part = self.order(epoch), self.bs // self.world
+        order, part, flips = self.order(epoch), self.bs // self.world, self.flips(epoch)
         if self.images is not None: order_d = order.to(self.device)
+        if self.flip: flips_d = flips.to(self.device)
         for b in range(start, len(self)):
             lo = b * self.bs + self.rank * part   # this process's rows of the global batch
             idx = order[lo:lo + part]
@@ -59,5 +69,7 @@ class Batches:
                 x = self.ds.take(idx.numpy())
                 if self.device.type == 'cuda': x = x.pin_memory()
                 x = x.to(self.device, non_blocking=True)
+            if self.flip:   # x = mirror(x) where flipped: one select on the device
+                x = torch.where(flips_d[lo:lo + len(idx), None, None, None], x.flip(-1), x)
             yield x.float().div_(255), self.ds.attrs[idx].to(self.device, non_blocking=True)
     def __iter__(self): return self.epoch(0)

@@ -55,6 +55,7 @@ class TrainConfig:
     crop: str = 'authors'            # crop name (see dfcvae.data.CROPS); 'square' (the default with --images): the largest centred square
     limit_images: int | None = None  # use only the first N images of the annotation files
     holdout: float = 0.1             # share of identities held out when the official val/test split is empty
+    flip: bool = False               # mirror each training image left-right with probability 1/2, drawn from (seed, epoch): augmentation (the paper: none)
     n_synthetic: int = 4096          # images of SyntheticFaces when data is None
     # bookkeeping
     n_grid: int = 32                 # images in the per-epoch sample and reconstruction grids

@@ -19,10 +19,10 @@ from .core import batched
 from .losses import VGGFeatures, feature_loss, LAYER_SETS
 
 # %% auto #0
-__all__ = ['FID_INCEPTION_SHA256', 'CS', 'mse', 'psnr', 'ssim', 'perceptual_distance', 'laplacian_energy', 'high_freq_share',
-           'frechet_distance', 'kernel_distance', 'vgg_features', 'fid_inception_file', 'FIDInception',
-           'load_inception', 'inception_features', 'fid_kid', 'fit_svm', 'attribute_svms', 'svm_accuracy',
-           'attribute_probe']
+__all__ = ['UPSAMPLING_PERIODS', 'FID_INCEPTION_SHA256', 'CS', 'mse', 'psnr', 'ssim', 'perceptual_distance', 'laplacian_energy',
+           'high_freq_share', 'power_spectrum', 'grid_peaks', 'frechet_distance', 'kernel_distance', 'vgg_features',
+           'fid_inception_file', 'FIDInception', 'load_inception', 'inception_features', 'fid_kid', 'fit_svm',
+           'attribute_svms', 'svm_accuracy', 'attribute_probe']
 
 # %% ../nbs/05d_metrics.ipynb #c005
 def mse(x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
@@ -63,6 +63,40 @@ def high_freq_share(x: torch.Tensor, cutoff: float = 0.25) -> np.ndarray:
     fy, fx = torch.fft.fftfreq(g.shape[-2], device=g.device), torch.fft.fftfreq(g.shape[-1], device=g.device)
     high = (fy[:, None] ** 2 + fx[None, :] ** 2).sqrt() > cutoff
     return (p[:, high].sum(1) / p.flatten(1).sum(1).clamp_min(1e-12)).cpu().numpy()
+
+# %% ../nbs/05d_metrics.ipynb #c05d-grid
+UPSAMPLING_PERIODS = (2, 4, 8, 16)   # the periods (pixels) of the decoder's four x2 upsamplings at 64 x 64
+
+def power_spectrum(x: torch.Tensor, # N x C x S x S images
+                  ) -> torch.Tensor:
+    "The mean power spectrum of an image set (S x S, unshifted): each image's mean removed, a periodic Hann window, |FFT|^2 averaged over images and channels."
+    w = torch.hann_window(x.shape[-1], periodic=True, dtype=torch.float64)
+    g = x.double() - x.double().mean((-2, -1), keepdim=True)
+    return torch.fft.fft2(g * (w[:, None] * w[None, :])).abs().pow(2).mean((0, 1))
+
+def grid_peaks(x: torch.Tensor, # the images judged, N x 3 x S x S in [0, 1]
+               ref: torch.Tensor, # real images of the same side (the reference spectrum)
+               periods: tuple = UPSAMPLING_PERIODS, # the artefacts' periods in pixels; S must be a multiple of the largest
+               top: int = 8, # `grid` is the mean contrast of this many strongest lattice bins
+              ) -> dict:
+    """Periodic artefacts at the upsampling periods, relative to real faces: {'grid': nats, 'by_period': {p: nats}}
+    (0 for a set whose spectrum differs from the real one smoothly; see the text above)."""
+    S, P = x.shape[-1], max(periods)
+    if ref.shape[-1] != S or S % P: raise ValueError(f"grid_peaks: sides {S} and {ref.shape[-1]} must be equal and a multiple of {P}")
+    # R = log(P_set / P_real), per frequency
+    R = (power_spectrum(x).clamp_min(1e-30) / power_spectrum(ref).clamp_min(1e-30)).log()
+    step = S // P; r = max(1, step // 2)
+    ring = [(dy, dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1) if max(abs(dy), abs(dx)) == r]
+    # C = R - mean of R on the ring half-way to the next lattice bins
+    C = R - sum(torch.roll(R, s, (0, 1)) for s in ring) / len(ring)
+    f = torch.arange(S); f = torch.minimum(f, S - f)   # |frequency| in cycles per image
+    def on(p): k = S // p; return ((f[:, None] % k) == 0) & ((f[None, :] % k) == 0)
+    lattice = on(P); lattice[0, 0] = False
+    by_period = {}
+    for p in sorted(periods):   # the bins whose coarsest period is p: on p's lattice, not on the next coarser one's
+        mask = on(p) & ~(on(p // 2) if p // 2 in periods else torch.zeros_like(lattice)); mask[0, 0] = False
+        by_period[p] = float(C[mask].max())
+    return dict(grid=float(C[lattice].topk(min(top, int(lattice.sum()))).values.mean()), by_period=by_period)
 
 # %% ../nbs/05d_metrics.ipynb #c010
 def frechet_distance(f1: np.ndarray, # N1 x D features of one set

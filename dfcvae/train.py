@@ -82,7 +82,7 @@ def make_trainer(cfg: TrainConfig, # what to train
             if rank != 0 and resume: ckpt = read_checkpoint(out, say=False)[0]
         set_seed(cfg.seed)
         train_ds, held_out = build_data(cfg, 'train', progress), build_data(cfg, 'val', progress)
-        try: batches = Batches(train_ds, cfg.bs, seed=cfg.seed, device=device, rank=rank, world=world)
+        try: batches = Batches(train_ds, cfg.bs, seed=cfg.seed, device=device, rank=rank, world=world, flip=cfg.flip)
         except ValueError as e: raise ConfigError(f"bs={cfg.bs}: {e}", 'bs', str(e), cfg.bs) from None   # a batch larger than the data
         updater = build_updater(cfg, device)
         if world > 1: updater.distribute(device, rank, world, cfg.sync_bn)
