@@ -197,11 +197,17 @@ def inception_features(net: FIDInception, x: torch.Tensor, bs: int = 50) -> np.n
 
 def fid_kid(f_gen: np.ndarray, # N x 2048 Inception features of the images judged
             f_ref: np.ndarray, # M x 2048 Inception features of the real images
-            seed: int = 0, # of KID's subsets
+            seed: int = 0, # of KID's subsets and of the bootstrap
+            boot: int = 0, # bootstrap resamples of the judged images for FID's sampling error (`fid_sd`); 0: none
            ) -> dict:
-    "FID and KID (mean, standard deviation over subsets) with the sample counts they were measured at."
+    """FID and KID (mean, standard deviation over subsets) with the sample counts they were measured at; with `boot`, also
+    `fid_sd`: the standard deviation of FID over resamples (with replacement) of the judged images, its sampling error at this n."""
     kid, kid_sd = kernel_distance(f_gen, f_ref, n_subsets=100, subset_size=1000, seed=seed)
-    return dict(fid=frechet_distance(f_gen, f_ref), kid=kid, kid_sd=kid_sd, n=len(f_gen), n_ref=len(f_ref))
+    out = dict(fid=frechet_distance(f_gen, f_ref), kid=kid, kid_sd=kid_sd, n=len(f_gen), n_ref=len(f_ref))
+    if boot:
+        rng = np.random.default_rng(seed)
+        out['fid_sd'] = float(np.std([frechet_distance(f_gen[rng.integers(0, len(f_gen), len(f_gen))], f_ref) for _ in range(boot)], ddof=1))
+    return out
 
 # %% ../nbs/05d_metrics.ipynb #c05d-svm
 CS = (1e-3, 1e-2, 1e-1, 1.0)   # the SVMs' regularisation constants tried on the validation split

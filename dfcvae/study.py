@@ -14,11 +14,12 @@ from .losses import VGGFeatures, feature_loss, kl_divergence, LAYER_SETS
 from .config import config_to_dict
 from .runs import read_metrics
 from .latents import encode_dataset, draw_latents, decode_latents, latent_stats
-from .metrics import fid_kid, mse, ssim, attribute_probe, load_inception
+from .metrics import fid_kid, mse, ssim, attribute_probe, load_inception, grid_peaks, UPSAMPLING_PERIODS
 
 # %% auto #0
 __all__ = ['SAMPLER_ORDER', 'reference_features', 'measure_point', 'curves', 'save_point', 'load_points', 'measure_run',
-           'study_table', 'plot_study', 'choose_reference', 'length_points', 'plot_length']
+           'study_table', 'plot_study', 'choose_reference', 'length_points', 'plot_length', 'seed_groups', 'seed_row',
+           'choose_v2', 'pixel_pca_accuracy']
 
 # %% ../nbs/06b_balance_study.ipynb #c008
 def reference_features(inception, # from `load_inception`
@@ -48,6 +49,7 @@ def measure_point(model, # a trained VAE
                   grid: int = 8, # images per sampler kept for the figure
                   cache_dir=None, # of the latents (see `encode_dataset`)
                   fid_of: tuple | None = None, # the samplers whose FID/KID is measured (the slow part on a CPU); all if None
+                  fid_boot: int = 0, # bootstrap resamples for FID's sampling error (`fid_sd`, see `fid_kid`); 0: none
                  ) -> tuple:
     "Every measure of the balance study for one model: (measures dict, {sampler: grid images})."
     model.eval()
@@ -73,11 +75,19 @@ def measure_point(model, # a trained VAE
         z = draw_latents(kind, n, torch.Generator().manual_seed(seed), mu_tr, lv_tr, temperature=t)
         imgs[name] = decode_latents(model, z)
     imgs['reconstruction'] = x_hat[:n]
+    # the grid (05d_metrics): each sampler's periodic artefacts against the held-out faces
+    if x.shape[-1] % max(UPSAMPLING_PERIODS) == 0: m['grid'] = {k: grid_peaks(v, x)['grid'] for k, v in imgs.items()}
+    # memorising: as many training faces as held-out ones, reconstructed from mu; gap = (held - train) / held
+    x_tr = train.take(np.arange(min(len(train), len(test)))).float().div(255)
+    x_tr_hat = decode_latents(model, mu_tr[:len(x_tr)])
+    d_tr, mse_tr = float(batched(layer_losses, x_tr, x_tr_hat, bs=128).mean(0).sum()), float(mse(x_tr, x_tr_hat).mean())
+    m['memorising'] = dict(distortion_train=d_tr, distortion_held=m['distortion'], mse_train=mse_tr, mse_held=m['mse'],
+                           gap=(m['distortion'] - d_tr) / m['distortion'], mse_gap=(m['mse'] - mse_tr) / m['mse'])
     m['fid'] = {}
     if inception is not None:
         ref = reference_features(inception, test, cache_dir)
         for name, im in imgs.items():
-            if fid_of is None or name in fid_of: m['fid'][name] = fid_kid(inception(im), ref, seed)
+            if fid_of is None or name in fid_of: m['fid'][name] = fid_kid(inception(im), ref, seed, boot=fid_boot)
     return m, {k: v[:grid] for k, v in imgs.items()}
 
 # %% ../nbs/06b_balance_study.ipynb #c011
@@ -125,6 +135,7 @@ def measure_run(run: str | Path, # a run folder of a VAE
                 n: int = 1000, # images per sampler for FID/KID
                 split: str = 'val', # the held-out split measured: 'val' for choosing, 'test' once for the chosen models
                 fid_of: tuple | None = None, # the samplers whose FID/KID is measured; all if None
+                fid_boot: int = 0, # bootstrap resamples for FID's sampling error (see `fid_kid`)
                ) -> dict:
     "Measure a run folder with `measure_point` on its own training split and the held-out `split`, and save it as a point; returns the measures."
     from dfcvae.train import load_run, build_data
@@ -133,7 +144,7 @@ def measure_run(run: str | Path, # a run folder of a VAE
     cfg.data = str(data)
     train_ds, held_ds = build_data(cfg, 'train'), build_data(cfg, split)
     vgg = VGGFeatures(LAYER_SETS['123'], vgg_weights, 'caffe')
-    m, g = measure_point(model, train_ds, held_ds, vgg, load_inception(), n=n, fid_of=fid_of)
+    m, g = measure_point(model, train_ds, held_ds, vgg, load_inception(), n=n, fid_of=fid_of, fid_boot=fid_boot)
     m['split'] = split
     config = config_to_dict(cfg); config.pop('data', None); config.pop('vgg_weights', None)
     save_point(name, folder, m, g, config, curves(run))
@@ -231,3 +242,61 @@ def plot_length(points: dict, # name -> summary, from `load_points`
     axs[2].set_title('second moment (1 at a stationary point)')
     for ax in axs: ax.set_xlabel('training steps (batch 64)'); ax.set_xscale('log'); ax.set_xticks(steps, [str(s) for s in steps])
     return axs
+
+# %% ../nbs/06b_balance_study.ipynb #c06b-v2
+def seed_groups(points: dict, # name -> summary; a configuration's seeds are named NAME-s0, NAME-s1, ...
+               ) -> dict:
+    "{NAME: {seed: summary}} from points named NAME-sK; an error naming the group if its configs differ in more than the seed."
+    groups = {}
+    for name, p in points.items():
+        head, sep, k = name.rpartition('-s')
+        if not (sep and k.isdigit()): raise ValueError(f"point {name!r}: name the seeds of a configuration NAME-s0, NAME-s1, ...")
+        groups.setdefault(head, {})[int(k)] = p
+    for head, g in groups.items():
+        cfgs = [{k: v for k, v in p['config'].items() if k != 'seed'} for p in g.values()]
+        diff = sorted({k for c in cfgs for k in c if any(c2.get(k) != c.get(k) for c2 in cfgs)})
+        if diff: raise ValueError(f"group {head!r}: its points differ in {diff}, not only in the seed")
+    return groups
+
+def _per_seed(m: dict) -> dict:
+    "The measures of one point that get a mean and a spread over seeds, flat: {'svm_accuracy': .., 'fid/prior T=1': .., ...}."
+    out = {k: m[k] for k in ('svm_accuracy', 'rate', 'distortion', 'mse', 'ssim', 'second_moment_mean', 'active_units') if k in m}
+    for k in ('gap', 'mse_gap'):
+        if k in m.get('memorising', {}): out[f'memorising/{k}'] = m['memorising'][k]
+    for s, q in m.get('fid', {}).items():
+        out[f'fid/{s}'], out[f'kid/{s}'] = q['fid'], q['kid']
+        if 'fid_sd' in q: out[f'fid_sd/{s}'] = q['fid_sd']
+    out.update({f'grid/{s}': v for s, v in m.get('grid', {}).items()})
+    return out
+
+def seed_row(points: list, # the summaries of one configuration's runs, one per seed (two or more)
+            ) -> dict:
+    "measure -> (mean over seeds, standard deviation over seeds, number of seeds), for every measure all the points have."
+    if len(points) < 2: raise ValueError(f"seed_row: {len(points)} run(s); the spread over seeds needs two or more")
+    per = [_per_seed(p['measures']) for p in points]
+    keys = [k for k in per[0] if all(k in q for q in per)]
+    return {k: (float(np.mean([q[k] for q in per])), float(np.std([q[k] for q in per], ddof=1)), len(per)) for k in keys}
+
+def choose_v2(rows: dict, # name -> `seed_row` of each candidate configuration (DFC-VAE points)
+              pvae: dict, # the PVAE's `seed_row`
+              pca_accuracy: float, # the pixel-PCA baseline's quick Table 1 on the same faces
+             ) -> tuple:
+    """The v2 criterion: among rows whose reconstruction FID beats the PVAE's and whose SVM accuracy is at least the
+    pixel PCA's, the best N(0, I) FID; rows within their combined spread of it are ties, won by the better reconstruction.
+    Returns (name, {'eligible': [...], 'tied': [...]})."""
+    fid = lambda r, s='prior T=1': r[f'fid/{s}']
+    ok = [n for n, r in rows.items() if fid(r, 'reconstruction')[0] < fid(pvae, 'reconstruction')[0] and r['svm_accuracy'][0] >= pca_accuracy]
+    if not ok: raise ValueError("choose_v2: no configuration beats the PVAE's reconstructions and keeps the pixel PCA's accuracy")
+    best = min(ok, key=lambda n: fid(rows[n])[0])
+    tied = [n for n in ok if fid(rows[n])[0] - fid(rows[best])[0] <= math.hypot(fid(rows[n])[1], fid(rows[best])[1])]
+    return min(tied, key=lambda n: fid(rows[n], 'reconstruction')[0]), dict(eligible=ok, tied=tied)
+
+def pixel_pca_accuracy(train, # the training split (`FaceData`)
+                       test, # the held-out split
+                       k: int = 100, # principal components of the pixels
+                      ) -> float:
+    "The quick Table 1 (`attribute_probe`, C = 0.1) on the first `k` principal components of the pixels: the baseline `choose_v2` reads."
+    from sklearn.decomposition import PCA
+    flat = lambda d: d.take(np.arange(len(d))).float().div(255).flatten(1).numpy()
+    pca = PCA(k, random_state=0).fit(flat(train))
+    return float(attribute_probe(pca.transform(flat(train)), train.attrs, pca.transform(flat(test)), test.attrs, Cs=(0.1,)).mean())
