@@ -37,6 +37,7 @@ class TrainConfig:
     alpha: float = 1.0               # weight of the KL term
     beta: float = 0.8                # weight of the reconstruction term
     kl_reduction: str = 'mean'       # 'mean' of per-image KL over the batch (paper) or 'sum' (authors' code)
+    pixel_weight: float = 0.0        # the grid's remedy: adds this weight x the summed squared pixel error to the feature term (0: the paper's loss)
     vgg_weights: str = 'random'      # 'torchvision', a state_dict file, or 'random' (tests only)
     vgg_convention: str = 'caffe'    # input convention of a weights file: 'caffe' or 'torchvision'
     # optimisation (§4.1)
@@ -97,8 +98,9 @@ def check_config(cfg: TrainConfig):
     if not cfg.widths or min(cfg.widths) < 1: bad('widths', "give one or more positive channel counts, e.g. 32,64,128,256")
     if cfg.img_size % 2 ** len(cfg.widths): bad('img_size', f"must be a multiple of {2 ** len(cfg.widths)} for {len(cfg.widths)} stride-2 layers (widths {cfg.widths})")
     if not (math.isfinite(cfg.lr) and cfg.lr > 0): bad('lr', "must be a finite number above 0")
-    for k in ('alpha', 'beta'):
+    for k in ('alpha', 'beta', 'pixel_weight'):
         if not (math.isfinite(getattr(cfg, k)) and getattr(cfg, k) >= 0): bad(k, "must be a finite number, 0 or more")
+    if cfg.pixel_weight and cfg.loss != 'feature': bad('pixel_weight', "adds a pixel term to the feature loss; --loss pixel is one already (use 0)")
     if not 0 < cfg.lr_decay <= 1: bad('lr_decay', "must be above 0 and at most 1 (1: a constant rate)")
     if len(cfg.adam_betas) != 2 or not all(0 <= b < 1 for b in cfg.adam_betas): bad('adam_betas', "give two numbers in [0, 1), e.g. 0.9,0.999")
     if not 0 < cfg.holdout < 0.5: bad('holdout', "must be above 0 and below 0.5")

@@ -11,10 +11,10 @@ from .core import batched
 from .losses import VGGFeatures
 from .latents import reconstruct, ExPostGaussian
 from .metrics import (mse, psnr, ssim, perceptual_distance, laplacian_energy, high_freq_share, frechet_distance,
-                            vgg_features, fid_kid, load_inception)
+                            vgg_features, fid_kid, load_inception, grid_peaks)
 
 # %% auto #0
-__all__ = ['COLUMNS', 'fig3', 'fig4', 'evaluate', 'format_table']
+__all__ = ['COLUMNS', 'fig3', 'fig4', 'evaluate', 'format_table', 'grid_table', 'format_grid']
 
 # %% ../nbs/06_generation.ipynb #c013
 @torch.no_grad()
@@ -101,4 +101,29 @@ def format_table(rows: dict) -> str:
     if counts and any('fid' in r for r in rows.values()):
         lines.append(f"FID/KID: {counts['samples']} samples (or reconstructions) per model against {counts['held_out']} held-out "
                      f"images; FID is biased upwards at this n, KID is unbiased. FD-VGG uses the DFC-VAE's own loss network.")
+    return '\n'.join(lines)
+
+# %% ../nbs/06_generation.ipynb #gen-grid
+@torch.no_grad()
+def grid_table(models: dict, # name -> model with `decode` (VAEs also get their reconstructions measured)
+               x: torch.Tensor, # held-out real images in [0, 1]: the reference spectrum, and the faces reconstructed
+               temperatures: tuple = (1.0, 0.4), # of the N(0, I) samples
+               seed: int = 0, # of the samples (the same z for every model)
+              ) -> dict:
+    "`grid_peaks` (05d_metrics) per model and sampler against `x`, as many images as `x`: name -> {sampler: {'grid', 'by_period'}}; 'real' is one half of `x` against the other (the measure's noise)."
+    out = {'real (half against half)': {'held out': grid_peaks(x[::2], x[1::2])}}
+    z = torch.randn(len(x), next(iter(models.values())).z_dim, generator=torch.Generator().manual_seed(seed))
+    for name, m in models.items():
+        r = {f'T={t:g}': grid_peaks(batched(lambda b: m.eval().decode(b * t).float().cpu(), z, bs=256), x) for t in temperatures}
+        if hasattr(m, 'encode'): r['reconstructions'] = grid_peaks(reconstruct(m, x), x)
+        out[name] = r
+    return out
+
+def format_grid(table: dict) -> str:
+    "`grid_table`'s result as text: `grid` per sampler (excess power in units of real faces', see `grid_peaks`), and the period of its strongest peak."
+    cols = list(dict.fromkeys(k for r in table.values() for k in r))
+    w0 = max(len(n) for n in table)
+    cell = lambda q: f"{q['grid']:6.2f} ({max(q['by_period'], key=q['by_period'].get):>2}px)" if q else '-'
+    lines = [' | '.join([' ' * w0] + [f"{c:>15}" for c in cols])]
+    lines += [' | '.join([f"{n:<{w0}}"] + [f"{cell(r.get(c)):>15}" for c in cols]) for n, r in table.items()]
     return '\n'.join(lines)

@@ -124,7 +124,7 @@ def build_loss(cfg: TrainConfig) -> nn.Module:
     "The VAE loss a config names, alpha * KL + beta * (feature or pixel) term; the VGG loss network is built here, outside the model."
     if cfg.loss == 'pixel': return PixelLoss(cfg.alpha, cfg.beta, cfg.kl_reduction)
     vgg = VGGFeatures(cfg.layers, cfg.vgg_weights, cfg.vgg_convention if cfg.vgg_weights not in ('torchvision', 'random') else None)
-    return FeaturePerceptualLoss(vgg, cfg.alpha, cfg.beta, cfg.kl_reduction)
+    return FeaturePerceptualLoss(vgg, cfg.alpha, cfg.beta, cfg.kl_reduction, cfg.pixel_weight)
 
 def vae_model(cfg: TrainConfig) -> VAE:
     "The DFC-VAE (and PVAE) network of a config."

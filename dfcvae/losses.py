@@ -146,16 +146,20 @@ class FeatureDistance(torch.autograd.Function):
         return None, torch.mul(d, scale, out=torch.empty_like(d, dtype=ctx.dtype))
 
 class FeatureTerm(nn.Module):
-    "The feature perceptual reconstruction term: per image, L_l for each layer of a frozen `VGGFeatures`."
+    "The feature perceptual reconstruction term: per image, L_l for each layer of a frozen `VGGFeatures` (and, as a remedy, a weighted pixel term)."
     def __init__(self, vgg: VGGFeatures, # the frozen loss network
+                 pixel_weight: float = 0.0, # w of an added part 'pixel' = w * sum of squared pixel errors (0: the paper's term alone)
                 ):
-        super().__init__(); self.vgg = vgg
+        super().__init__(); self.vgg, self.pixel_weight = vgg, pixel_weight
     def forward(self, x: torch.Tensor, x_hat: torch.Tensor) -> dict:
         "Per-image L_l (shape N) by layer name; the targets phi_l(x) carry no gradients."
         with torch.no_grad(): phi_x = self.vgg(x)
         phi_x_hat = self.vgg(x_hat)
         # L_l = 1 / (2 C H W) sum_{c,h,w} (phi_l(x) - phi_l(x_hat))^2, in fp32 even under autocast (`feature_loss`, fused)
-        return {l: FeatureDistance.apply(phi_x[l], phi_x_hat[l]) for l in self.vgg.layers}
+        parts = {l: FeatureDistance.apply(phi_x[l], phi_x_hat[l]) for l in self.vgg.layers}
+        # pixel = w * sum_{c,h,w} (x - x_hat)^2: the grid's remedy (06_generation), off by default
+        if self.pixel_weight: parts['pixel'] = self.pixel_weight * (x.float() - x_hat.float()).pow(2).flatten(1).sum(1)
+        return parts
 
 class PixelTerm(nn.Module):
     "The PVAE's reconstruction term: per image, the sum of squared pixel errors (images in [0, 1])."
@@ -207,8 +211,9 @@ class FeaturePerceptualLoss(VAELoss):
                  alpha: float = 1.0, # weight of the KL term
                  beta: float = 0.8, # weight of the feature terms
                  kl_reduction: str = 'mean', # 'mean' over the batch (the paper) or 'sum' (the authors' code)
+                 pixel_weight: float = 0.0, # adds w * summed squared pixel error to each image's feature term (`FeatureTerm`); 0: the paper's loss
                 ):
-        super().__init__(FeatureTerm(vgg), alpha, beta, kl_reduction, rec_reduction='mean')
+        super().__init__(FeatureTerm(vgg, pixel_weight), alpha, beta, kl_reduction, rec_reduction='mean')
     @property
     def vgg(self) -> VGGFeatures: return self.rec.vgg
 

@@ -79,16 +79,16 @@ def grid_peaks(x: torch.Tensor, # the images judged, N x 3 x S x S in [0, 1]
                periods: tuple = UPSAMPLING_PERIODS, # the artefacts' periods in pixels; S must be a multiple of the largest
                top: int = 8, # `grid` is the mean contrast of this many strongest lattice bins
               ) -> dict:
-    """Periodic artefacts at the upsampling periods, relative to real faces: {'grid': nats, 'by_period': {p: nats}}
-    (0 for a set whose spectrum differs from the real one smoothly; see the text above)."""
+    """Periodic artefacts at the upsampling periods, relative to real faces: {'grid': E, 'by_period': {p: E}}, E the excess
+    power at a lattice frequency in units of the real faces' power there (0 for a smooth difference; see the text above)."""
     S, P = x.shape[-1], max(periods)
     if ref.shape[-1] != S or S % P: raise ValueError(f"grid_peaks: sides {S} and {ref.shape[-1]} must be equal and a multiple of {P}")
-    # R = log(P_set / P_real), per frequency
-    R = (power_spectrum(x).clamp_min(1e-30) / power_spectrum(ref).clamp_min(1e-30)).log()
+    Ps, Pr = power_spectrum(x), power_spectrum(ref).clamp_min(1e-30)
     step = S // P; r = max(1, step // 2)
     ring = [(dy, dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1) if max(abs(dy), abs(dx)) == r]
-    # C = R - mean of R on the ring half-way to the next lattice bins
-    C = R - sum(torch.roll(R, s, (0, 1)) for s in ring) / len(ring)
+    around = lambda q: sum(torch.roll(q, s, (0, 1)) for s in ring) / len(ring)   # the mean on the ring half-way to the next lattice bins
+    # E = (P_set - around(P_set) * P_real / around(P_real)) / P_real
+    C = (Ps - around(Ps) * Pr / around(Pr)) / Pr
     f = torch.arange(S); f = torch.minimum(f, S - f)   # |frequency| in cycles per image
     def on(p): k = S // p; return ((f[:, None] % k) == 0) & ((f[None, :] % k) == 0)
     lattice = on(P); lattice[0, 0] = False
