@@ -5,6 +5,16 @@ dfcvae-345 at its own balances, of the PVAE and of the full-width DCGAN, all on 
     python benchmarks/gpu_session.py --data CELEBA --vgg VGG19.pth --out OUT [--budget 540] [--tiny --device cpu]
     python benchmarks/gpu_session.py --unpack OUT --runs runs/gpu      # here, afterwards: the run folders back
 
+Study v2 (issue 29; `06b_balance_study`): `--plan v2` trains 40 runs, every configuration with seeds 0 and 1, named
+NAME-sK: dfcvae-123 at beta 0.0025 / 0.00625 / 0.0125 / 0.025 with and without `--flip`, the PVAE with and without,
+the grid's remedy `--pixel-weight 50` at the two contested balances, and the 345 scale's balances with and without
+flips; `--half-weights` brings the weights back as float16 (4.6 MB a run, 13 runs a call); `--only A,B,...` trains a
+part of a plan. At the GPU step's speed of issue 22 (about 134 s for one run alone) the plan does not fit one call: the
+contested pair first (priority 0), the rest in the order of their priority, as the deadline allows. Rehearsed on CPU:
+
+    python benchmarks/gpu_session.py --data CELEBA --vgg VGG19.pth --out /tmp/o --tiny --device cpu --plan v2 \
+        --only beta0.00625-s0,beta0.00625-flip-s1,pvae-flip-s0,beta0.025-pix50-s1 --half-weights --skip-bench
+
 It reads only what the runs need: a CelebA folder (the training split is what is trained on; the validation faces
 give the per-epoch sample grids) and a VGG19 state_dict holding the layers of the losses (relu1_2 .. relu5_1). It
 writes at most 8 files under OUT, the limit of what comes back from the device machine: session.log (everything, as it
@@ -31,7 +41,7 @@ BUNDLE_MAX = int(15.5 * MIB)
 SHARD_MAX = 12 * MIB
 
 # name, priority (0 first; the highest number is stopped first when time runs short), options of dfcvae_train
-RUNS = [
+RUNS_V1 = [
     ('beta0.00625', 0, ['--preset', 'dfcvae', '--beta', '0.00625']),
     ('345-beta0.001', 0, ['--preset', 'dfcvae-345', '--beta', '0.001']),
     ('beta0.025', 1, ['--preset', 'dfcvae', '--beta', '0.025']),
@@ -42,6 +52,29 @@ RUNS = [
     ('pvae', 3, ['--preset', 'pvae', '--max-steps', str(UPDATES), '--epochs', '10000', '--decay-every', '0']),
     ('dcgan', 4, ['--preset', 'dcgan', '--max-steps', str(UPDATES), '--epochs', '10000']),
 ]
+
+def runs_v2(remedy: float = 50.0) -> list:
+    """Study v2 (06b_balance_study): each configuration with seeds 0 and 1 (named NAME-sK, as `seed_groups` reads them),
+    beta x horizontal flips for dfcvae-123, the same shape at the 345 scale, the PVAE with and without flips, and the
+    grid's remedy (`--pixel-weight`) at the two contested balances. Priority: the contested pair first."""
+    runs = []
+    for beta, prio in ((0.00625, 0), (0.025, 0), (0.0125, 1), (0.0025, 2)):
+        for flip in (False, True):
+            runs += [(f"beta{beta:g}{'-flip' if flip else ''}-s{seed}", prio + flip, ['--preset', 'dfcvae', '--beta', str(beta), '--seed', str(seed)] + (['--flip'] if flip else []))
+                     for seed in (0, 1)]
+    for flip in (False, True):
+        runs += [(f"pvae{'-flip' if flip else ''}-s{seed}", 1 + flip, ['--preset', 'pvae', '--max-steps', str(UPDATES), '--epochs', '10000', '--decay-every', '0', '--seed', str(seed)] + (['--flip'] if flip else []))
+                 for seed in (0, 1)]
+    for beta in (0.00625, 0.025):
+        runs += [(f"beta{beta:g}-pix{remedy:g}-s{seed}", 2, ['--preset', 'dfcvae', '--beta', str(beta), '--pixel-weight', str(remedy), '--seed', str(seed)]) for seed in (0, 1)]
+    for beta, prio in ((0.001, 3), (0.004, 3), (0.0004, 4), (0.0025, 4)):
+        for flip in (False, True):
+            runs += [(f"345-beta{beta:g}{'-flip' if flip else ''}-s{seed}", prio + flip, ['--preset', 'dfcvae-345', '--beta', str(beta), '--seed', str(seed)] + (['--flip'] if flip else []))
+                     for seed in (0, 1)]
+    return runs
+
+PLANS = {'v1': lambda: RUNS_V1, 'v2': runs_v2}   # --plan: which runs
+RUNS = RUNS_V1   # the plan in use (set by main)
 TINY = ['--max-steps', '24', '--img-size', '32', '--bs', '16', '--widths', '8,16,32', '--z-dim', '16', '--n-grid', '8']
 
 # the launcher: the command line of dfcvae_train, with the per-epoch checkpoint left out (a checkpoint every
@@ -151,8 +184,8 @@ def train_all(a, env, runs_dir: Path, deadline: float, res: dict):
         log(n, {k: v for k, v in info[n].items() if k != 'output_tail'}, '\n' + tail[-600:])
     return info
 
-def pack(runs_dir: Path, out: Path, info: dict, slots: int) -> list:
-    "Each run's record and final weights (model only, in shards) into at most `slots` tar bundles of at most BUNDLE_MAX."
+def pack(runs_dir: Path, out: Path, info: dict, slots: int, half: bool = False) -> list:
+    "Each run's record and final weights (model only, in shards; float16 with `half`) into at most `slots` tar bundles of at most BUNDLE_MAX."
     import torch
     files = []   # (priority, run, arcname, bytes)
     for name, prio, _ in RUNS:
@@ -168,6 +201,7 @@ def pack(runs_dir: Path, out: Path, info: dict, slots: int) -> list:
         c = torch.load(ck, map_location='cpu', weights_only=True)
         shards, cur, size = [], {}, 0
         for k, v in c['state']['model'].items():
+            if half and v.is_floating_point(): v = v.half()
             n = v.numel() * v.element_size()
             if cur and size + n > SHARD_MAX: shards.append(cur); cur, size = {}, 0
             cur[k] = v; size += n
@@ -205,7 +239,7 @@ def unpack(src: Path, runs: Path):
         if not shards: continue
         parts = [torch.load(p, weights_only=True) for p in shards]
         if len(parts) != parts[0]['of']: print(f"{d.name}: {len(parts)} of {parts[0]['of']} weight shards came back; left as is"); continue
-        model = {k: v for p in parts for k, v in p['state']['model'].items()}
+        model = {k: v.float() if v.dtype == torch.float16 else v for p in parts for k, v in p['state']['model'].items()}   # float16 bundles back to float32
         (d/'checkpoints').mkdir(exist_ok=True)
         torch.save(dict(step=parts[0]['step'], config=parts[0]['config'], state=dict(model=model)), d/'checkpoints'/'last.pt')
         for p in shards: p.unlink()
@@ -219,12 +253,21 @@ def main():
     ap.add_argument('--device', default='cuda'); ap.add_argument('--tiny', action='store_true', help='a CPU rehearsal: tiny networks, 24 updates')
     ap.add_argument('--skip-bench', action='store_true'); ap.add_argument('--no-mps', action='store_true')
     ap.add_argument('--unpack'); ap.add_argument('--runs')
+    ap.add_argument('--plan', choices=list(PLANS), default='v1', help='which runs: v1 (the first study) or v2 (seeds, flips, the remedy)')
+    ap.add_argument('--only', help='comma-separated run names of the plan to train (default: all of it)')
+    ap.add_argument('--half-weights', action='store_true', help='float16 weights in the bundles (twice as many runs per call)')
     a = ap.parse_args()
+    global RUNS
+    RUNS = PLANS[a.plan]()
+    if a.only:
+        want = a.only.split(','); unknown = [n for n in want if n not in {r[0] for r in RUNS}]
+        if unknown: ap.error(f"--only: {unknown} are not runs of plan {a.plan}")
+        RUNS = [r for r in RUNS if r[0] in want]
     if a.unpack: return unpack(Path(a.unpack), Path(a.runs))
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     a.data, a.vgg = str(Path(a.data).resolve()), str(Path(a.vgg).resolve())
     LOG = open(out/'session.log', 'w')
-    res = dict(started=time.strftime('%Y-%m-%d %H:%M:%S %Z'), budget_s=a.budget, tiny=a.tiny, device=a.device)
+    res = dict(started=time.strftime('%Y-%m-%d %H:%M:%S %Z'), budget_s=a.budget, tiny=a.tiny, device=a.device, plan=a.plan, runs_planned=[r[0] for r in RUNS])
     def save():
         (out/'results.json').write_text(json.dumps(res, indent=1, default=str))
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1', 'PYTHONWARNINGS': 'ignore',
@@ -247,7 +290,7 @@ def main():
     res['runs'] = train_all(a, env, runs_dir, T0 + a.budget - reserve, res); save()
     if res['mps']: subprocess.run('echo quit | nvidia-cuda-mps-control', shell=True, env=env, timeout=20); env.pop('CUDA_MPS_PIPE_DIRECTORY', None)
     # 4. the bundles: the runs' weights and records
-    res['bundles'], res['not_packed'] = pack(runs_dir, out, res['runs'], slots=6); save()
+    res['bundles'], res['not_packed'] = pack(runs_dir, out, res['runs'], slots=6, half=a.half_weights); save()
     # 5. the benchmark (the GPU is free now), in the time that is left
     if not a.skip_bench:
         left = T0 + a.budget - time.time() - 10
