@@ -4,7 +4,7 @@
 
 # %% ../nbs/05b_pretrained.ipynb #c002
 from __future__ import annotations
-import os, re, json, hashlib, functools, datetime, subprocess, shutil, contextlib, warnings
+import os, re, stat, json, hashlib, functools, datetime, subprocess, shutil, contextlib, warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -19,10 +19,11 @@ from .train import load_run, build_model
 import dfcvae.baselines   # registers the DCGAN with the loop, so that its run folders (DFCVAE_RUNS/dcgan) load
 
 # %% auto #0
-__all__ = ['MAX_BYTES', 'CELEBA_TERMS', 'SUMS', 'CARD', 'LAYOUT', 'ENV', 'reference_dir', 'final_terms', 'public_config',
-           'sha256', 'sums_text', 'read_sums', 'check_sums', 'save_pretrained', 'load_pretrained', 'reference_latents',
-           'provenance', 'export_reference', 'add_latents', 'ModelCard', 'model_card', 'add_card', 'load_model',
-           'model_updates', 'vgg_choice', 'ExperimentInputs', 'experiment_inputs']
+__all__ = ['MAX_BYTES', 'CELEBA_TERMS', 'SUMS', 'MiB', 'SIZE_CAPS', 'CARD', 'LAYOUT', 'ENV', 'reference_dir', 'final_terms',
+           'public_config', 'size_cap', 'sha256', 'sums_text', 'read_sums', 'check_sums', 'save_pretrained',
+           'UnknownModelError', 'load_pretrained', 'reference_latents', 'provenance', 'export_reference', 'add_latents',
+           'ModelCard', 'model_card', 'add_card', 'load_model', 'model_updates', 'vgg_choice', 'ExperimentInputs',
+           'experiment_inputs']
 
 # %% ../nbs/05b_pretrained.ipynb #c005
 MAX_BYTES = 5_000_000   # the size limit of one shipped model (all its files)
@@ -53,7 +54,14 @@ def public_config(cfg) -> dict:
 
 # %% ../nbs/05b_pretrained.ipynb #c05b-sums
 SUMS = 'SHA256SUMS'   # the manifest of a model folder, or of a folder of models, in the format of coreutils' `sha256sum`
-_SUM_LINE = re.compile(r'([0-9a-fA-F]{64}) [ *](\S.*)')   # '<hex>  path' (text mode) or '<hex> *path' (binary mode)
+_SUM_LINE = re.compile(r'([0-9a-fA-F]{64}) ([ *])(\S(?:.*\S)?)\s*')   # '<hex>  path' (text mode) or '<hex> *path' (binary mode); trailing blanks and CR ignored
+MiB = 2 ** 20
+SIZE_CAPS = {'model.safetensors': 1024 * MiB, 'latents.safetensors': 64 * MiB, 'config.json': 1 * MiB, 'provenance.json': 4 * MiB,
+             'MODEL_CARD.md': 4 * MiB, SUMS: 1 * MiB}   # the largest file of each name a model folder may hold (a model's weights: far above any sane model)
+
+def size_cap(rel: str) -> int:
+    "The size cap of the file `rel` (by its name; the largest cap for a name outside the layout)."
+    return SIZE_CAPS.get(rel.rsplit('/', 1)[-1], max(SIZE_CAPS.values()))
 
 def sha256(data: bytes) -> str:
     "The SHA-256 of `data` in hex, as `sha256sum` prints it."
@@ -71,39 +79,84 @@ def _remedy(path: Path) -> str:
                 "or re-export the model (export_reference)")
     return "write the model folder again (save_pretrained, export_reference) or copy it again from its source"
 
+# %% ../nbs/05b_pretrained.ipynb #c05b-sums2
+def _inside(root: Path, # the folder a manifest speaks for
+            rel: str, # a path from the manifest
+            where: str, # 'MANIFEST, line N', for the message
+           ) -> Path:
+    "root/rel for a relative, normalised path inside `root` whose every part is a plain name (no '..', no absolute path); WeightsError else."
+    parts = rel.split('/')
+    if rel.startswith('/') or '\\' in rel or any(p in ('', '.', '..') for p in parts):
+        raise WeightsError(f"{where}: {rel!r} is not a path inside the model folder (only relative names like config.json "
+                           f"or NAME/config.json are read); {_remedy(root)}")
+    return root.joinpath(*parts)
+
 def _verified(path: Path, # a file
               digest: str | None, # its SHA-256 in hex; None: no manifest lists it
               manifest: Path | None = None, # where `digest` comes from
+              root: Path | None = None, # the folder it must lie in (no symbolic link on the way out of it)
              ) -> bytes:
-    "The bytes of `path`, checked against `digest`; WeightsError if it is missing, unreadable or not those bytes."
-    try: data = path.read_bytes()
+    """The bytes of `path`, checked against `digest`; WeightsError if it is missing, unreadable, not a regular file (a symbolic
+    link, a device, a FIFO, a folder), larger than its `size_cap`, outside `root`, or not those bytes. Nothing else is read."""
+    name = path.name if root is None else path.relative_to(root).as_posix()
+    if root is not None:   # no symbolic link among the folders between root and the file
+        for up in list(path.relative_to(root).parents)[:-1]:
+            if (root/up).is_symlink(): raise WeightsError(f"{root/up} is a symbolic link; a model folder is read only through its own files; {_remedy(path)}")
+    try: fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0))
     except FileNotFoundError: raise WeightsError(f"{path} is missing{f' (listed in {manifest})' if digest else ''}; {_remedy(path)}") from None
-    except OSError as e: raise WeightsError(f"{path} cannot be read ({e.strerror}); {_remedy(path)}") from None
+    except OSError as e:
+        why = 'is a symbolic link' if path.is_symlink() else f'cannot be read ({e.strerror})'
+        raise WeightsError(f"{path} {why}; a model folder is read only through its own regular files; {_remedy(path)}") from None
+    st, cap = os.fstat(fd), size_cap(name)
+    if not stat.S_ISREG(st.st_mode) or st.st_size > cap: os.close(fd)
+    if not stat.S_ISREG(st.st_mode):
+        kind = 'a folder' if stat.S_ISDIR(st.st_mode) else 'a FIFO' if stat.S_ISFIFO(st.st_mode) else 'a device or other special file'
+        raise WeightsError(f"{path} is {kind}, not a regular file; {_remedy(path)}")
+    if st.st_size > cap:
+        raise WeightsError(f"{path} holds {st.st_size:,} bytes, over the {cap:,} a model folder's {path.name} may have; {_remedy(path)}")
+    with os.fdopen(fd, 'rb') as f:
+        try: data = f.read(cap + 1)
+        except OSError as e: raise WeightsError(f"{path} cannot be read ({e.strerror}); {_remedy(path)}") from None
+    if len(data) > cap: raise WeightsError(f"{path} grew past {cap:,} bytes while it was read; {_remedy(path)}")
     if digest is not None and sha256(data) != digest:
         raise WeightsError(f"{path} is damaged (changed or truncated): its SHA-256 is not the one in {manifest}; {_remedy(path)}")
     return data
 
 def read_sums(path: str | Path, # a SHA256SUMS file
              ) -> dict:
-    "Relative path -> SHA-256 from a file that `sha256sum` (or `sums_text`) wrote; WeightsError if it is missing or malformed."
+    """Relative path -> SHA-256 from a file that `sha256sum` (or `sums_text`) wrote, read as `sha256sum -c` reads it ('./'
+    prefixes, text and binary modes, CRLF); WeightsError if it is missing or malformed, names a path outside its folder, or
+    gives one file two digests."""
     path, out = Path(path), {}
     for i, line in enumerate(_verified(path, None).decode(errors='replace').splitlines(), 1):
+        if not line.strip(): continue
         if not (m := _SUM_LINE.fullmatch(line)): raise WeightsError(f"{path}, line {i}: not a `sha256sum` line ({line[:80]!r}); {_remedy(path)}")
-        out[m[2]] = m[1].lower()
+        rel = m[3]
+        while rel.startswith('./'): rel = rel[2:]
+        _inside(path.parent, rel, f"{path}, line {i}")
+        if out.get(rel, m[1].lower()) != m[1].lower():
+            raise WeightsError(f"{path}, line {i}: a second, different SHA-256 for {rel}; {_remedy(path)}")
+        out[rel] = m[1].lower()
     return out
 
 def _files(root: Path) -> list:
-    "The files under `root` that its SHA256SUMS must list: all but that file itself and hidden or cache files."
-    rels = (p.relative_to(root) for p in root.rglob('*') if p.is_file())
-    return sorted(r.as_posix() for r in rels if r.as_posix() != SUMS and not any(s.startswith('.') or s == '__pycache__' for s in r.parts))
+    "The entries under `root` that its SHA256SUMS must list: every file, link or special file but that file itself and hidden or cache entries."
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):   # does not follow symbolic links to folders; lists them with the files
+        rel = Path(dirpath).relative_to(root)
+        if any(s.startswith('.') or s == '__pycache__' for s in rel.parts): continue
+        out += [(rel/f).as_posix() for f in filenames + [d for d in dirnames if (Path(dirpath)/d).is_symlink()]]
+    return sorted(r for r in out if r != SUMS and not any(s.startswith('.') or s == '__pycache__' for s in Path(r).parts))
 
 def check_sums(folder: str | Path | None = None, # a model folder, or a folder of models; the package's reference models if None
               ) -> list:
     "Check every file of `folder` against its SHA256SUMS as `sha256sum -c` does, and that it lists them all; the files checked."
     root = Path(folder or reference_dir())
     sums = read_sums(root/SUMS)
-    if extra := sorted(set(_files(root)) - set(sums)): raise WeightsError(f"{root/extra[0]} is not listed in {root/SUMS}; {_remedy(root/extra[0])}")
-    for rel, digest in sums.items(): _verified(root/rel, digest, root/SUMS)
+    if extra := sorted(set(_files(root)) - set(sums)):
+        p = root/extra[0]
+        raise WeightsError(f"{p} is {'a symbolic link, ' if p.is_symlink() else ''}not listed in {root/SUMS}; {_remedy(p)}")
+    for rel, digest in sums.items(): _verified(root/rel, digest, root/SUMS, root)
     return sorted(sums)
 
 # %% ../nbs/05b_pretrained.ipynb #c05b-save
@@ -159,6 +212,10 @@ def _is_path(name) -> bool:
     "A model folder's path for sure (a Path, or a string with a '/'); a plain string is looked up as a name first."
     return isinstance(name, os.PathLike) or '/' in name or os.sep in name
 
+class UnknownModelError(WeightsError, KeyError):
+    "A model name that is neither shipped nor a folder (a `KeyError` too, for the code that looks names up)."
+    __str__ = Exception.__str__   # the message as written (a KeyError would quote it)
+
 @dataclass
 class _ModelFolder:
     "A model folder and the manifest its files are checked against (None: safetensors' and JSON's own checks only)."
@@ -174,7 +231,7 @@ class _ModelFolder:
         if digest is None and optional and not p.exists(): return None
         if self.manifest and digest is None:
             raise WeightsError(f"{p} is {'not listed' if p.exists() else 'missing, and not listed'} in {self.manifest}; {_remedy(p)}")
-        return _verified(p, digest, self.manifest)
+        return _verified(p, digest, self.manifest, self.manifest.parent if self.manifest else self.path)
     def read_tensors(self, fname: str, optional: bool = False) -> dict | None:
         "The tensors of a safetensors file, checked (see `read`)."
         if (data := self.read(fname, optional)) is None: return None
@@ -201,9 +258,14 @@ def _locate(name: str | Path, # a reference model's name, or a model folder's pa
     if not _is_path(name):
         root = Path(folder or reference_dir())
         if name in (names := _names(root)): return _ModelFolder(root/name, root/SUMS, f'{name}/')
-        if folder is not None or not Path(name).is_dir(): raise KeyError(f"no reference model {name!r}; the shipped ones are {names}")
+        if folder is not None or not Path(name).is_dir():
+            raise UnknownModelError(f"no reference model {name!r} in {root}; the shipped ones are {names} (or give a model folder's path)")
     p = Path(name)
-    if not p.is_dir(): raise WeightsError(f"{p} is not a model folder (no such folder)")
+    if not p.is_dir():
+        old = p.parent/f'.{p.name}.old'
+        if old.is_dir(): raise WeightsError(f"{p} is missing, and {old} is there: a save into {p} was interrupted; "
+                                            f"restore the earlier model (mv {old} {p}) or save it again")
+        raise WeightsError(f"{p} is not a model folder (no such folder)")
     if (p/SUMS).exists(): return _ModelFolder(p, p/SUMS)
     up, key = p.resolve().parent/SUMS, p.resolve().name + '/'                             # a shipped model, given by its path
     if up.exists() and any(k.startswith(key) for k in read_sums(up)): return _ModelFolder(p, up, key)
