@@ -173,18 +173,27 @@ def _json_bytes(obj: dict) -> bytes: return json.dumps(obj, indent=1).encode()
 def _write_folder(out: Path, # the model folder
                   files: dict, # file name -> bytes
                  ) -> Path:
-    "Build `out` beside itself, then rename it in: an earlier model folder there is replaced whole, anything else refused."
+    """Build `out` beside itself, then rename it in: an earlier model folder there is replaced whole; a folder holding
+    anything else (hidden entries such as `.git` included) is refused and left as it was. A symbolic link is written
+    through (its target is the folder); a `.NAME.old` left by an interrupted save is named and removed."""
+    if out.is_symlink(): out = Path(os.path.realpath(out))   # write where the link points; the link stays
     if out.exists() and not out.is_dir(): raise WriteError(f"{out} is a file, not a model folder; nothing was written")
-    other = [f.name for f in out.iterdir() if f.name not in LAYOUT and not f.name.startswith('.')] if out.exists() else []
-    if other: raise WriteError(f"{out} holds {other[0]!r}, which is not a model folder's file; nothing was written")
+    if out.exists():
+        for f in sorted(out.iterdir()):
+            if f.name not in LAYOUT: raise WriteError(f"{out} holds {f.name!r}, which is not a model folder's file; nothing was written "
+                                                      f"(a model folder holds only {', '.join(LAYOUT)}: save into a new or empty folder, e.g. {out/'model'})")
+            if f.is_symlink() or not f.is_file(): raise WriteError(f"{f} is not a regular file; nothing was written (remove it, or save elsewhere)")
     new, old = out.parent/f'.{out.name}.new', out.parent/f'.{out.name}.old'
+    if old.exists() or old.is_symlink():
+        warnings.warn(f"{old}: left by an interrupted save of {out}; removed (this save replaces it)")
+        (old.unlink if old.is_symlink() or not old.is_dir() else lambda: shutil.rmtree(old))()
+    if new.is_symlink() or new.is_file(): new.unlink()
     shutil.rmtree(new, ignore_errors=True)
     try: new.mkdir(parents=True)
     except OSError as e: raise write_error(out, e) from None
     try:
         for fname, data in files.items(): write_bytes(new/fname, data, name=out/fname)
     except BaseException: shutil.rmtree(new, ignore_errors=True); raise
-    shutil.rmtree(old, ignore_errors=True)
     if out.exists(): out.rename(old)
     new.rename(out); shutil.rmtree(old, ignore_errors=True)     # no file of an earlier save (e.g. a stale latents.safetensors) survives
     return out
