@@ -4,7 +4,7 @@
 
 # %% ../nbs/04c_runs.ipynb #c002
 from __future__ import annotations
-import io, os, sys, re, json, time, fcntl, pickle, socket, warnings
+import io, os, sys, re, json, stat, time, fcntl, pickle, socket, warnings
 from pathlib import Path
 import torch
 from .core import atomic_path, write_why, ConfigError, RunFolderError
@@ -133,9 +133,20 @@ def lock_run_folder(out: Path, # the run folder (created if missing)
     cannot be created or written: `RunFolderError` saying why."""
     out = Path(out)
     if out.exists() and not out.is_dir(): raise RunFolderError(f"{out} is a file: give a folder for the run")
-    try: out.mkdir(parents=True, exist_ok=True); f = open(out/LOCK, 'a+')   # 'a+': opening never empties another's note
+    try: out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise RunFolderError(f"{out}: cannot create or write the run folder here ({write_why(e)}); choose another folder") from None
+    lock = out/LOCK
+    try:   # never through a symbolic link, never waiting on a FIFO; appending: opening never empties another's note
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    except OSError as e:
+        if lock.is_symlink(): why = "is a symbolic link, not the run's lock file"
+        elif lock.is_dir(): why = "is a folder, not the run's lock file"
+        else: raise RunFolderError(f"{out}: cannot create or write the run folder here ({write_why(e)}); choose another folder") from None
+        raise RunFolderError(f"{lock} {why}; remove it (rm -r {lock}) if no run uses the folder, then start again") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd); raise RunFolderError(f"{lock} is not a regular file (a FIFO or a device); remove it if no run uses the folder, then start again")
+    os.set_blocking(fd, True); f = os.fdopen(fd, 'a+')
     try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         f.seek(0); note = f.read().strip(); f.close()
