@@ -250,7 +250,7 @@ class _ModelFolder:
         "The object of a JSON file, checked (see `read`)."
         if (data := self.read(fname, optional)) is None: return None
         try: obj = json.loads(data)
-        except ValueError as e: obj = e
+        except (ValueError, RecursionError) as e: obj = e if isinstance(e, ValueError) else ValueError('nested too deeply')
         if not isinstance(obj, dict): raise WeightsError(f"{self.path/fname} is not a JSON object ({obj}); {_remedy(self.path/fname)}")
         return obj
 

@@ -11,10 +11,10 @@ from .core import atomic_path, write_why, ConfigError, RunFolderError
 from .config import TrainConfig, EXECUTION, config_to_dict, config_from_dict
 
 # %% auto #0
-__all__ = ['CHECKPOINT', 'PREVIOUS', 'LOCK', 'RUN_FILES', 'UnsafeCheckpointError', 'CheckpointReadError', 'load_checkpoint',
-           'read_checkpoint', 'last_good', 'remove_orphans', 'check_same_config', 'prepare_run_folder', 'RunFolderBusy',
-           'lock_run_folder', 'read_config_file', 'jsonl_lines', 'read_metrics', 'read_execution', 'write_run_start',
-           'plot_losses']
+__all__ = ['CHECKPOINT', 'PREVIOUS', 'LOCK', 'RUN_FILES', 'MAX_LINE', 'UnsafeCheckpointError', 'CheckpointReadError',
+           'load_checkpoint', 'read_checkpoint', 'last_good', 'remove_orphans', 'check_same_config',
+           'prepare_run_folder', 'RunFolderBusy', 'lock_run_folder', 'read_config_file', 'jsonl_lines', 'read_metrics',
+           'read_execution', 'write_run_start', 'plot_losses']
 
 # %% ../nbs/04c_runs.ipynb #c014
 CHECKPOINT = Path('checkpoints')/'last.pt'   # a run folder's checkpoint
@@ -164,24 +164,34 @@ def read_config_file(out: Path) -> TrainConfig:
     p = Path(out)/'config.json'
     try: return config_from_dict(json.loads(p.read_text()))
     except FileNotFoundError: raise RunFolderError(f"{out}: no checkpoint and no config.json: nothing to resume; start a new run folder") from None
-    except (json.JSONDecodeError, TypeError, AttributeError, UnicodeDecodeError, ValueError) as e:
+    except (json.JSONDecodeError, TypeError, AttributeError, UnicodeDecodeError, ValueError, RecursionError) as e:
         raise RunFolderError(f"{p}: damaged ({type(e).__name__}: {str(e)[:100]}) and there is no checkpoint; start a new run folder") from None
+
+MAX_LINE = 64 * 1024   # bytes: a log line is well under 1 KB; a longer one is damage, refused before it is read whole
 
 def jsonl_lines(path: Path, # a JSON-lines log (metrics.jsonl, execution.jsonl)
                ) -> tuple:
     """(lines, rows, torn) of a log: each line's text and its dict (blank lines skipped), and whether the last line was
     cut short (a write that did not finish, as on a full disk: no newline and not JSON), which is left out. Any other
-    line that is not a JSON object is a `RunFolderError` naming the file and line."""
-    text = Path(path).read_text(); lines = text.splitlines(); keep, rows, torn = [], [], False
-    for i, l in enumerate(lines, 1):
-        if not l.strip(): continue
-        try: row = json.loads(l)
-        except json.JSONDecodeError: row = None
-        if not isinstance(row, dict):
-            if i == len(lines) and not text.endswith('\n') and row is None: torn = True; break
-            raise RunFolderError(f"{path}, line {i}: not a JSON object ({l[:60]!r}); the log is damaged: remove that line "
-                                 f"(and, to resume, those after the last checkpoint's step)")
-        keep.append(l); rows.append(row)
+    line that is not a JSON object of UTF-8 text, is longer than `MAX_LINE` or has a `step` that is not a whole number
+    is a `RunFolderError` naming the file and line."""
+    keep, rows, torn, i = [], [], False, 0
+    def bad(why): raise RunFolderError(f"{path}, line {i}: {why}; the log is damaged: remove that line "
+                                       f"(and, to resume, those after the last checkpoint's step)")
+    with open(path, 'rb') as f:
+        while raw := f.readline(MAX_LINE + 1):
+            i += 1; last = not raw.endswith(b'\n')
+            if len(raw) > MAX_LINE: bad(f"longer than {MAX_LINE:,} bytes")
+            try: l = raw.decode('utf-8').rstrip('\r\n')
+            except UnicodeDecodeError: l = None
+            if l is not None and not l.strip(): continue
+            try: row = json.loads(l) if l is not None else None
+            except (json.JSONDecodeError, RecursionError): row = None
+            if not isinstance(row, dict):
+                if last and row is None and not f.read(1): torn = True; break
+                bad('not UTF-8 text' if l is None else f"not a JSON object ({l[:60]!r})")
+            if 'step' in row and (isinstance(row['step'], bool) or not isinstance(row['step'], int)): bad(f"its step {str(row['step'])[:30]!r} is not a whole number")
+            keep.append(l); rows.append(row)
     return keep, rows, torn
 
 def _jsonl(path: Path) -> list:
@@ -208,7 +218,7 @@ def write_run_start(out: Path, # the run folder (created if missing)
     p, now = out/'config.json', config_to_dict(cfg)
     if p.exists():   # a resumed run: say so when config.json did not hold the config it continues with (it was edited or damaged)
         try: was = config_to_dict(config_from_dict(json.loads(p.read_text())))
-        except (ValueError, TypeError, UnicodeDecodeError) as e: was = f"damaged: {type(e).__name__}"
+        except (ValueError, TypeError, UnicodeDecodeError, RecursionError) as e: was = f"damaged: {type(e).__name__}"
         diff = sorted(k for k in now if k not in EXECUTION and k != 'dfcvae_version' and was[k] != now[k]) if isinstance(was, dict) else was
         if diff: print(f"{p}: did not hold the config this run continues with ({diff}); rewritten from the checkpoint's", file=sys.stderr, flush=True)
     with atomic_path(p) as tmp: tmp.write_text(json.dumps(now, indent=1))
