@@ -17,7 +17,7 @@ from .core import atomic_path, show_images, batched, DataError, WriteError, writ
 
 # %% auto #0
 __all__ = ['ALIGNED_SIZE', 'CROPS', 'CACHE_VERSION', 'SPLITS', 'SYNTHETIC_ATTRS', 'IMAGE_EXTS', 'crop_box', 'BadImageError',
-           'load_face', 'CelebAFormatError', 'DataNotFoundError', 'read_attributes', 'read_partition',
+           'to_rgb8', 'load_face', 'CelebAFormatError', 'DataNotFoundError', 'read_attributes', 'read_partition',
            'read_identities', 'read_landmarks', 'make_celeba_fixture', 'CelebAIndex', 'read_celeba',
            'default_cache_dir', 'cache_key', 'build_cache', 'holdout_split', 'effective_split', 'FaceData', 'CelebA',
            'draw_faces', 'SyntheticFaces', 'read_labels', 'ImageFolderFaces', 'take_float', 'face_data']
@@ -49,6 +49,31 @@ def crop_box(crop: str | tuple, # a name in `CROPS` or an (x, y, w, h) box in th
 class BadImageError(DataError):
     "An image file that cannot be decoded."
 
+_INT_MODES = ('I', 'I;16', 'I;16L', 'I;16B', 'I;16N')   # Pillow's modes of one-channel integer images wider than 8 bits
+
+def to_rgb8(im: Image.Image, # an opened image, any mode
+            path: str | Path = 'image', # its file, for the message
+           ) -> Image.Image:
+    """`im` as 8-bit RGB. High-bit-depth images are rescaled by their type's range (16-bit: / 257; 32-bit: by 2**32 - 1,
+    or 2**31 - 1 when signed, negatives black) and float images from [0, 1], never clipped: PIL's `convert('RGB')` clips a
+    16-bit face to white. A float image outside [0, 1] has no range to go by: `BadImageError`."""
+    if im.mode == 'RGB': return im
+    if im.mode not in _INT_MODES + ('F',): return im.convert('RGB')
+    a, tags = np.asarray(im).astype(np.float64), getattr(im, 'tag_v2', {})
+    if im.mode == 'F':
+        if not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
+            raise BadImageError(f"{path}: a floating-point image with values from {np.nanmin(a):.4g} to {np.nanmax(a):.4g}, outside [0, 1]: "
+                                "its range cannot be known; save it with 8 or 16 bits per channel")
+        top = 1.0
+    else:
+        bits = 16 if im.mode != 'I' or im.format == 'PNG' else (tags.get(258) or (None,))[0]
+        signed = (tags.get(339) or (1,))[0] == 2
+        if bits not in (16, 32): raise BadImageError(f"{path}: a {im.mode} image of {bits} bits: its range cannot be known; save it with 8 or 16 bits per channel")
+        if bits == 32 and not signed: a[a < 0] += 2 ** 32   # Pillow reads unsigned 32-bit TIFFs as signed
+        top = 2 ** (bits - 1) - 1 if signed else 2 ** bits - 1
+    # v8 = round(255 * max(v, 0) / top)
+    return Image.fromarray(np.round(255 * np.clip(a, 0, None) / top).astype(np.uint8), 'L').convert('RGB')
+
 def load_face(path: str | Path, # an aligned CelebA image at any resolution
               crop: str | tuple = 'authors', # a name in `CROPS` or an (x, y, w, h) box in the aligned frame
               size: int = 64, # output side in pixels
@@ -57,7 +82,7 @@ def load_face(path: str | Path, # an aligned CelebA image at any resolution
     try:
         with Image.open(path) as im:
             im.load()
-            if im.mode != 'RGB': im = im.convert('RGB')
+            im = to_rgb8(im, path)
             out = im.resize((size, size), Image.Resampling.LANCZOS, box=crop_box(crop, im.size))
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as e:   # (a header claiming too many pixels)
         if isinstance(e, FileNotFoundError): raise
@@ -218,7 +243,7 @@ def read_celeba(root: str | Path, # folder with img_align_celeba/ and the annota
     return CelebAIndex(root, fnames, attr_names, attrs, split, identity, landmarks)
 
 # %% ../nbs/01_data.ipynb #c021
-CACHE_VERSION = 2  # bump when the cache layout or the decoding (load_face) changes
+CACHE_VERSION = 3  # bump when the cache layout or the decoding (load_face) changes; 3: high-bit-depth images rescaled (to_rgb8)
 
 def default_cache_dir() -> Path:
     "Where decoded caches live: `$DFCVAE_CACHE`, else `~/.cache/dfcvae`."
@@ -533,6 +558,8 @@ class ImageFolderFaces(FaceData):
         codes = holdout_split(fnames, holdout)
         images, ok, self.cache = build_cache(root, fnames, crop, size, cache_dir, on_bad_image, progress=progress)
         rows = np.flatnonzero(ok & ((codes == SPLITS[split]) if split != 'all' else True))
+        if not ok.any(): raise DataError(f"{root}: none of its {len(fnames)} images could be decoded (each is named in the warning above); "
+                                         "give a folder of images that Pillow reads (JPEG, PNG, ...)")
         if not len(rows): raise DataError(f"{root}: the '{split}' split is empty ({len(fnames)} images, holdout {holdout}); add images or raise the holdout")
         super().__init__(images, rows, attrs[rows], attr_names, [fnames[i] for i in rows], f"images of {root.name} ({split}), crop {crop}")
         self.root, self.split, self.crop, self.labels = root, split, crop, labels
