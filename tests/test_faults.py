@@ -25,11 +25,11 @@ def final(out: Path) -> tuple:
     return ck, rows
 
 
-def interrupted_run(out: Path, sig: signal.Signals, rng: random.Random, kills: int = 4) -> list:
+def interrupted_run(out: Path, sig: signal.Signals, rng: random.Random, kills: int = 4, args: list = ARGS, resume_args: list = ()) -> list:
     "Run to the end, interrupting with `sig` `kills` times at random logged steps; returns the steps it was hit at."
     hits, first = [], True
     while True:
-        cmd = ['dfcvae_train', *(ARGS + ['--out', str(out)] if first else ['--resume', str(out)])]
+        cmd = ['dfcvae_train', *(args + ['--out', str(out)] if first else ['--resume', str(out), *resume_args])]
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
         first = False
         if len(hits) < kills:
@@ -60,3 +60,24 @@ def test_killed_at_random_steps_ends_bit_identical(tmp_path, sig):
         for k, v in oa[i].items(): assert torch.equal(v, ob[i][k]), (i, k, hits)
     assert ma == mb, hits                                          # the same loss curve, line for line
     assert not list((tmp_path/'hit').rglob('*.tmp')), list((tmp_path/'hit').rglob('*.tmp'))   # no orphan left after resuming
+
+
+def test_images_and_tensorboard_killed_resume_exactly(tmp_path):
+    "SIGKILL in an `--images` run with `--tensorboard`: the resumed run ends bit-identical, and TensorBoard shows each step once."
+    from PIL import Image
+    from dfcvae.data import SyntheticFaces
+    img = tmp_path/'img'; img.mkdir()
+    faces = SyntheticFaces(120, size=64, seed=1)
+    for i in range(120): Image.fromarray(faces.take([i])[0].numpy().transpose(1, 2, 0)).save(img/f'{i:03d}.png')
+    args = [a for a in ARGS if a != '--synthetic'] + ['--images', str(img), '--tensorboard', '--log-every', '2']
+    r = subprocess.run(['dfcvae_train', *args, '--out', str(tmp_path/'straight')], capture_output=True, text=True, env=ENV)
+    assert r.returncode == 0, r.stderr
+    hits = interrupted_run(tmp_path/'hit', signal.SIGKILL, random.Random(5), kills=2, args=args, resume_args=['--tensorboard'])
+    assert len(hits) >= 2, hits
+    (a, ma), (b, mb) = final(tmp_path/'straight'), final(tmp_path/'hit')
+    for k, v in a['state']['model'].items(): assert torch.equal(v, b['state']['model'][k]), (k, hits)
+    assert ma == mb
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    ea = EventAccumulator(str(tmp_path/'hit'/'tensorboard')); ea.Reload()   # the run as TensorBoard reads it: every event file, in order
+    steps = [e.step for e in ea.Scalars('loss/loss')]
+    assert sorted(steps) == list(range(1, STEPS + 1)), (hits, steps)    # each step once: the purge drops what followed the checkpoint
