@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
-from .core import write_error
+from .core import write_error, WriteError
 from .data import FaceData, face_data
 from .latents import decode_latents, encode_dataset
 from .interpolation import lerp, _strip as _image_strip
@@ -20,8 +20,8 @@ from .attributes import attribute_vectors
 from .pretrained import load_pretrained, reference_latents, provenance, add_latents
 
 # %% auto #0
-__all__ = ['DEFAULT_ATTRS', 'A_COLOUR', 'B_COLOUR', 'LatentState', 'Debouncer', 'FaceTiles', 'Explorer', 'save_names',
-           'explorer_latents', 'model_source', 'explore']
+__all__ = ['DEFAULT_ATTRS', 'A_COLOUR', 'B_COLOUR', 'SAVE_TRIES', 'LatentState', 'Debouncer', 'FaceTiles', 'Explorer',
+           'save_names', 'explorer_latents', 'model_source', 'explore']
 
 # %% ../nbs/11_explorer.ipynb #c11-005
 DEFAULT_ATTRS = ('Smiling', 'Eyeglasses', 'Male', 'Young', 'Blond_Hair', 'Bald', 'Heavy_Makeup', 'Mouth_Slightly_Open')
@@ -327,6 +327,8 @@ class Explorer:
         display(self.widget)
 
 # %% ../nbs/11_explorer.ipynb #c11-save
+SAVE_TRIES = 1000   # numbers a save tries past the first free one it sees before it gives up
+
 def save_names(folder: str | Path, # where the files go
                stem: str, # how their names start
               ) -> tuple:
@@ -348,14 +350,20 @@ def save(self: Explorer, out: str | Path | None = None, # the folder; the explor
     with self._drawing: pngs, text = (self.png, self.path_png), json.dumps(self.drawn)
     try: folder.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise write_error(folder, e) from None
-    while True:
-        names = save_names(folder, stem)
+    n0 = int(save_names(folder, stem)[0].name[len(stem) + 1:-len('-face.png')])
+    for n in range(n0, n0 + SAVE_TRIES):   # a name taken (another explorer's save, a folder that cannot be listed): the next
+        names, made = (folder/f'{stem}-{n:03d}-face.png', folder/f'{stem}-{n:03d}-path.png'), []
         try:
             for p, png in zip(names, pngs):
-                with open(p, 'xb') as f: f.write(_png_text(png, text))      # 'x': never over a file there (another explorer's save)
+                with open(p, 'xb') as f: made.append(p); f.write(_png_text(png, text))   # 'x': never over a file there
             break
-        except FileExistsError: continue
-        except OSError as e: raise write_error(p, e) from None
+        except FileExistsError:
+            for q in made: q.unlink(missing_ok=True)   # no face without its path
+        except OSError as e:
+            for q in made: q.unlink(missing_ok=True)
+            raise write_error(p, e) from None
+    else: raise WriteError(f"{folder}: {stem}-{n0:03d} to {stem}-{n0 + SAVE_TRIES - 1:03d} are all taken (or the folder cannot be listed); "
+                           "choose another folder")
     self.saved.value = f'saved <b>{names[0].name}</b> and <b>{names[1].name}</b> in <code>{html.escape(str(folder.resolve()))}</code>'
     return names
 
