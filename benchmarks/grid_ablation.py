@@ -3,7 +3,7 @@
     python benchmarks/grid_ablation.py --data CELEBA --runs RUNS_FOLDER NAME [NAME ...] --out nbs/results/grid_ablation.json
 
 Each NAME is a run folder under RUNS_FOLDER. For each: N(0, I) samples at T = 1 and 0.4 (the same z for every run),
-and the reconstructions (from mu) of the validation faces, all judged against the validation faces, decoded in fp32
+and the reconstructions (from mu) of the validation faces (and their mean squared error), all judged against the validation faces, decoded in fp32
 with the model in eval mode; the run's config fields that differ from the first run's; its updates; the last logged
 loss terms. The validation split only: the test faces choose nothing and are measured once, elsewhere.
 """
@@ -36,7 +36,9 @@ def main():
         res[name] = dict(differs={k: v for k, v in c.items() if first.get(k) != v and k not in ('dfcvae_version',)},
                          updates=m['step'][-1], last_terms={k: m[k][-1] for k in ('loss', 'kl', 'l_rec') if k in m},
                          grid={f'T={t:g}': grid_peaks(decode_latents(model, t * z), x) for t in (1.0, 0.4)})
-        res[name]['grid']['reconstructions'] = grid_peaks(reconstruct(model, x), x)
+        rec = reconstruct(model, x)
+        res[name]['grid']['reconstructions'] = grid_peaks(rec, x)
+        res[name]['recon_mse'] = float((rec - x).pow(2).mean())
         res[name]['grid']['reconstructions']['n'] = len(x)
         print(name, {k: round(v['grid'], 2) for k, v in res[name]['grid'].items()}, f"({time.time() - t0:.0f} s)", flush=True)
     half = grid_peaks(x[::2], x[1::2])
