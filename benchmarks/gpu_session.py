@@ -7,13 +7,13 @@ dfcvae-345 at its own balances, of the PVAE and of the full-width DCGAN, all on 
 
 Study v2 (issue 29; `06b_balance_study`): `--plan v2` trains 40 runs, every configuration with seeds 0 and 1, named
 NAME-sK: dfcvae-123 at beta 0.0025 / 0.00625 / 0.0125 / 0.025 with and without `--flip`, the PVAE with and without,
-the grid's remedy `--pixel-weight 50` at the two contested balances, and the 345 scale's balances with and without
+the grid's remedy `--pixel-weight 200` (06_generation: the grid near real faces' in samples at 1,000 updates) at the two contested balances, and the 345 scale's balances with and without
 flips; `--half-weights` brings the weights back as float16 (4.6 MB a run, 13 runs a call); `--only A,B,...` trains a
 part of a plan. At the GPU step's speed of issue 22 (about 134 s for one run alone) the plan does not fit one call: the
 contested pair first (priority 0), the rest in the order of their priority, as the deadline allows. Rehearsed on CPU:
 
     python benchmarks/gpu_session.py --data CELEBA --vgg VGG19.pth --out /tmp/o --tiny --device cpu --plan v2 \
-        --only beta0.00625-s0,beta0.00625-flip-s1,pvae-flip-s0,beta0.025-pix50-s1 --half-weights --skip-bench
+        --only beta0.00625-s0,beta0.00625-flip-s1,pvae-flip-s0,beta0.025-pix200-s1 --half-weights --skip-bench
 
 It reads only what the runs need: a CelebA folder (the training split is what is trained on; the validation faces
 give the per-epoch sample grids) and a VGG19 state_dict holding the layers of the losses (relu1_2 .. relu5_1). It
@@ -53,7 +53,7 @@ RUNS_V1 = [
     ('dcgan', 4, ['--preset', 'dcgan', '--max-steps', str(UPDATES), '--epochs', '10000']),
 ]
 
-def runs_v2(remedy: float = 50.0) -> list:
+def runs_v2(remedy: float = 200.0) -> list:
     """Study v2 (06b_balance_study): each configuration with seeds 0 and 1 (named NAME-sK, as `seed_groups` reads them),
     beta x horizontal flips for dfcvae-123, the same shape at the 345 scale, the PVAE with and without flips, and the
     grid's remedy (`--pixel-weight`) at the two contested balances. Priority: the contested pair first."""
