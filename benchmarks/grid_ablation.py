@@ -42,7 +42,11 @@ def main():
         res[name]['grid']['reconstructions']['n'] = len(x)
         print(name, {k: round(v['grid'], 2) for k, v in res[name]['grid'].items()}, f"({time.time() - t0:.0f} s)", flush=True)
     half = grid_peaks(x[::2], x[1::2])
-    out = dict(machine=f"{platform.machine()} CPU, {torch.get_num_threads()} threads", split='val', n=len(x), real_half_against_half=half, runs=res)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore'); train = CelebA(a.data, split='train', progress=False)
+    real = grid_peaks(train.take(np.arange(len(x))).float().div(255), x)   # as many real training faces as the runs' images: the measure's noise at this n
+    out = dict(machine=f"{platform.machine()} CPU, {torch.get_num_threads()} threads", split='val', n=len(x), real_half_against_half=half,
+               real_train_against_val=real, runs=res)
     Path(a.out).write_text(json.dumps(out, indent=1) + '\n')
 
 if __name__ == '__main__': main()

@@ -66,7 +66,7 @@ def to_rgb8(im: Image.Image, # an opened image, any mode
                                 "its range cannot be known; save it with 8 or 16 bits per channel")
         top = 1.0
     else:
-        bits = 16 if im.mode != 'I' or im.format == 'PNG' else (tags.get(258) or (None,))[0]
+        bits = 16 if im.mode != 'I' or im.format in ('PNG', 'PPM') else (tags.get(258) or (None,))[0]   # PNG and PGM hold at most 16 bits
         signed = (tags.get(339) or (1,))[0] == 2
         if bits not in (16, 32): raise BadImageError(f"{path}: a {im.mode} image of {bits} bits: its range cannot be known; save it with 8 or 16 bits per channel")
         if bits == 32 and not signed: a[a < 0] += 2 ** 32   # Pillow reads unsigned 32-bit TIFFs as signed

@@ -70,7 +70,7 @@ UPSAMPLING_PERIODS = (2, 4, 8, 16)   # the periods (pixels) of the decoder's fou
 def power_spectrum(x: torch.Tensor, # N x C x S x S images
                   ) -> torch.Tensor:
     "The mean power spectrum of an image set (S x S, unshifted): each image's mean removed, a periodic Hann window, |FFT|^2 averaged over images and channels."
-    w = torch.hann_window(x.shape[-1], periodic=True, dtype=torch.float64)
+    w = torch.hann_window(x.shape[-1], periodic=True, dtype=torch.float64, device=x.device)
     g = x.double() - x.double().mean((-2, -1), keepdim=True)
     return torch.fft.fft2(g * (w[:, None] * w[None, :])).abs().pow(2).mean((0, 1))
 
@@ -80,20 +80,21 @@ def grid_peaks(x: torch.Tensor, # the images judged, N x 3 x S x S in [0, 1]
                top: int = 8, # `grid` is the mean contrast of this many strongest lattice bins
               ) -> dict:
     """Periodic artefacts at the upsampling periods, relative to real faces: {'grid': E, 'by_period': {p: E}}, E the excess
-    power at a lattice frequency in units of the real faces' power there (0 for a smooth difference; see the text above)."""
+    power at a lattice frequency in units of the real faces' power there (about 0 for a smooth difference; see the text above)."""
     S, P = x.shape[-1], max(periods)
     if ref.shape[-1] != S or S % P: raise ValueError(f"grid_peaks: sides {S} and {ref.shape[-1]} must be equal and a multiple of {P}")
-    Ps, Pr = power_spectrum(x), power_spectrum(ref).clamp_min(1e-30)
+    Ps, Pr = power_spectrum(x).cpu(), power_spectrum(ref).cpu().clamp_min(1e-30)
     step = S // P; r = max(1, step // 2)
     ring = [(dy, dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1) if max(abs(dy), abs(dx)) == r]
     around = lambda q: sum(torch.roll(q, s, (0, 1)) for s in ring) / len(ring)   # the mean on the ring half-way to the next lattice bins
-    # E = (P_set - around(P_set) * P_real / around(P_real)) / P_real
-    C = (Ps - around(Ps) * Pr / around(Pr)) / Pr
+    # R = P_set / P_real; E = R - exp(around(log R)): R beyond its neighbourhood's geometric mean, in units of real power
+    R = Ps / Pr
+    C = R - around(R.clamp_min(1e-30).log()).exp()
     f = torch.arange(S); f = torch.minimum(f, S - f)   # |frequency| in cycles per image
     def on(p): k = S // p; return ((f[:, None] % k) == 0) & ((f[None, :] % k) == 0)
     lattice = on(P); lattice[0, 0] = False
     by_period = {}
-    for p in sorted(periods):   # the bins whose coarsest period is p: on p's lattice, not on the next coarser one's
+    for p in sorted(periods):   # the bins whose frequency has period p: on p's lattice (harmonics of p), not on p / 2's
         mask = on(p) & ~(on(p // 2) if p // 2 in periods else torch.zeros_like(lattice)); mask[0, 0] = False
         by_period[p] = float(C[mask].max())
     return dict(grid=float(C[lattice].topk(min(top, int(lattice.sum()))).values.mean()), by_period=by_period)
@@ -205,6 +206,7 @@ def fid_kid(f_gen: np.ndarray, # N x 2048 Inception features of the images judge
     kid, kid_sd = kernel_distance(f_gen, f_ref, n_subsets=100, subset_size=1000, seed=seed)
     out = dict(fid=frechet_distance(f_gen, f_ref), kid=kid, kid_sd=kid_sd, n=len(f_gen), n_ref=len(f_ref))
     if boot:
+        if boot < 2: raise ValueError(f"boot={boot}: a spread needs 2 resamples or more")
         rng = np.random.default_rng(seed)
         out['fid_sd'] = float(np.std([frechet_distance(f_gen[rng.integers(0, len(f_gen), len(f_gen))], f_ref) for _ in range(boot)], ddof=1))
     return out

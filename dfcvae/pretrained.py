@@ -86,7 +86,7 @@ def _inside(root: Path, # the folder a manifest speaks for
            ) -> Path:
     "root/rel for a relative, normalised path inside `root` whose every part is a plain name (no '..', no absolute path); WeightsError else."
     parts = rel.split('/')
-    if rel.startswith('/') or '\\' in rel or any(p in ('', '.', '..') for p in parts):
+    if rel.startswith('/') or '\\' in rel or '\x00' in rel or any(p in ('', '.', '..') for p in parts):
         raise WeightsError(f"{where}: {rel!r} is not a path inside the model folder (only relative names like config.json "
                            f"or NAME/config.json are read); {_remedy(root)}")
     return root.joinpath(*parts)
@@ -115,7 +115,7 @@ def _verified(path: Path, # a file
     if st.st_size > cap:
         raise WeightsError(f"{path} holds {st.st_size:,} bytes, over the {cap:,} a model folder's {path.name} may have; {_remedy(path)}")
     with os.fdopen(fd, 'rb') as f:
-        try: data = f.read(cap + 1)
+        try: data = f.read(min(cap, st.st_size) + 1)   # (not cap + 1: a buffered read allocates what it is asked for)
         except OSError as e: raise WeightsError(f"{path} cannot be read ({e.strerror}); {_remedy(path)}") from None
     if len(data) > cap: raise WeightsError(f"{path} grew past {cap:,} bytes while it was read; {_remedy(path)}")
     if digest is not None and sha256(data) != digest:
@@ -128,7 +128,9 @@ def read_sums(path: str | Path, # a SHA256SUMS file
     prefixes, text and binary modes, CRLF); WeightsError if it is missing or malformed, names a path outside its folder, or
     gives one file two digests."""
     path, out = Path(path), {}
-    for i, line in enumerate(_verified(path, None).decode(errors='replace').splitlines(), 1):
+    for i, raw in enumerate(_verified(path, None).split(b'\n'), 1):   # lines end at '\n' alone, as for sha256sum
+        try: line = raw.decode().removesuffix('\r')
+        except UnicodeDecodeError: raise WeightsError(f"{path}, line {i}: not UTF-8 text; {_remedy(path)}") from None
         if not line.strip(): continue
         if not (m := _SUM_LINE.fullmatch(line)): raise WeightsError(f"{path}, line {i}: not a `sha256sum` line ({line[:80]!r}); {_remedy(path)}")
         rel = m[3]
@@ -184,16 +186,17 @@ def _write_folder(out: Path, # the model folder
                                                       f"(a model folder holds only {', '.join(LAYOUT)}: save into a new or empty folder, e.g. {out/'model'})")
             if f.is_symlink() or not f.is_file(): raise WriteError(f"{f} is not a regular file; nothing was written (remove it, or save elsewhere)")
     new, old = out.parent/f'.{out.name}.new', out.parent/f'.{out.name}.old'
-    if old.exists() or old.is_symlink():
-        warnings.warn(f"{old}: left by an interrupted save of {out}; removed (this save replaces it)")
-        (old.unlink if old.is_symlink() or not old.is_dir() else lambda: shutil.rmtree(old))()
     if new.is_symlink() or new.is_file(): new.unlink()
-    shutil.rmtree(new, ignore_errors=True)
+    shutil.rmtree(new, ignore_errors=True)   # our own half-built folder of an earlier, failed save
     try: new.mkdir(parents=True)
     except OSError as e: raise write_error(out, e) from None
     try:
         for fname, data in files.items(): write_bytes(new/fname, data, name=out/fname)
     except BaseException: shutil.rmtree(new, ignore_errors=True); raise
+    # the new folder is whole: only now is a leftover .NAME.old (the earlier model of an interrupted save) given up
+    if old.exists() or old.is_symlink():
+        warnings.warn(f"{old}: left by an interrupted save of {out}; removed (this save replaces it)")
+        old.unlink() if old.is_symlink() or not old.is_dir() else shutil.rmtree(old)
     if out.exists(): out.rename(old)
     new.rename(out); shutil.rmtree(old, ignore_errors=True)     # no file of an earlier save (e.g. a stale latents.safetensors) survives
     return out
@@ -240,7 +243,7 @@ class _ModelFolder:
         if digest is None and optional and not p.exists(): return None
         if self.manifest and digest is None:
             raise WeightsError(f"{p} is {'not listed' if p.exists() else 'missing, and not listed'} in {self.manifest}; {_remedy(p)}")
-        return _verified(p, digest, self.manifest, self.manifest.parent if self.manifest else self.path)
+        return _verified(p, digest, self.manifest, self.path.parent if self.prefix else self.path)
     def read_tensors(self, fname: str, optional: bool = False) -> dict | None:
         "The tensors of a safetensors file, checked (see `read`)."
         if (data := self.read(fname, optional)) is None: return None

@@ -146,10 +146,10 @@ def lock_run_folder(out: Path, # the run folder (created if missing)
         raise RunFolderError(f"{lock} {why}; remove it (rm -r {lock}) if no run uses the folder, then start again") from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd); raise RunFolderError(f"{lock} is not a regular file (a FIFO or a device); remove it if no run uses the folder, then start again")
-    os.set_blocking(fd, True); f = os.fdopen(fd, 'a+')
+    os.set_blocking(fd, True); f = os.fdopen(fd, 'a+', errors='replace')
     try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        f.seek(0); note = f.read().strip(); f.close()
+        f.seek(0); note = f.read(4096).strip(); f.close()
         try: h = json.loads(note); who = f"process {h['pid']} on {h['host']} (since {h['since']}: {h['command']})"
         except (ValueError, KeyError, TypeError): who = "another process"
         raise RunFolderBusy(f"{out} is in use by {who}; wait until it ends, stop it, or choose another folder") from None
@@ -188,7 +188,7 @@ def jsonl_lines(path: Path, # a JSON-lines log (metrics.jsonl, execution.jsonl)
             try: row = json.loads(l) if l is not None else None
             except (json.JSONDecodeError, RecursionError): row = None
             if not isinstance(row, dict):
-                if last and row is None and not f.read(1): torn = True; break
+                if last and row is None: torn = True; break
                 bad('not UTF-8 text' if l is None else f"not a JSON object ({l[:60]!r})")
             if 'step' in row and (isinstance(row['step'], bool) or not isinstance(row['step'], int)): bad(f"its step {str(row['step'])[:30]!r} is not a whole number")
             keep.append(l); rows.append(row)

@@ -11,7 +11,7 @@ import torch
 from .core import atomic_path, batched
 from .data import default_cache_dir
 from .losses import VGGFeatures, feature_loss, kl_divergence, LAYER_SETS
-from .config import config_to_dict
+from .config import config_to_dict, EXECUTION
 from .runs import read_metrics
 from .latents import encode_dataset, draw_latents, decode_latents, latent_stats
 from .metrics import fid_kid, mse, ssim, attribute_probe, load_inception, grid_peaks, UPSAMPLING_PERIODS
@@ -251,9 +251,12 @@ def seed_groups(points: dict, # name -> summary; a configuration's seeds are nam
     for name, p in points.items():
         head, sep, k = name.rpartition('-s')
         if not (sep and k.isdigit()): raise ValueError(f"point {name!r}: name the seeds of a configuration NAME-s0, NAME-s1, ...")
+        if int(k) in groups.get(head, {}): raise ValueError(f"point {name!r}: seed {int(k)} of {head!r} is there twice")
+        if p['config'].get('seed', int(k)) != int(k): raise ValueError(f"point {name!r}: its config was trained with seed {p['config']['seed']}, not {int(k)}")
         groups.setdefault(head, {})[int(k)] = p
+    skip = {'seed', 'dfcvae_version', *EXECUTION}   # how a run computed does not make it another configuration
     for head, g in groups.items():
-        cfgs = [{k: v for k, v in p['config'].items() if k != 'seed'} for p in g.values()]
+        cfgs = [{k: v for k, v in p['config'].items() if k not in skip} for p in g.values()]
         diff = sorted({k for c in cfgs for k in c if any(c2.get(k) != c.get(k) for c2 in cfgs)})
         if diff: raise ValueError(f"group {head!r}: its points differ in {diff}, not only in the seed")
     return groups
