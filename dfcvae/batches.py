@@ -44,21 +44,22 @@ class Batches:
             resident = self.device.type == 'cuda' and nbytes <= RESIDENT_SHARE * torch.cuda.mem_get_info(self.device)[0]
         if resident: self.images = ds.take(np.arange(len(ds))).to(self.device)
     def __len__(self) -> int: return len(self.ds) // self.bs if self.drop_last else -(-len(self.ds) // self.bs)
+    def draws(self, epoch: int) -> tuple:
+        "(order, flips) of epoch `epoch`, one generator seeded by (seed, epoch): the permutation first, then which places are mirrored."
+        g, n = torch.Generator().manual_seed(self.seed * 100_003 + epoch), len(self.ds)
+        order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
+        return order, (torch.rand(n, generator=g) < 0.5) if self.flip else torch.zeros(n, dtype=torch.bool)
     def order(self, epoch: int) -> torch.Tensor:
         "The permutation of epoch `epoch`: a pure function of (seed, epoch)."
-        if not self.shuffle: return torch.arange(len(self.ds))
-        return torch.randperm(len(self.ds), generator=torch.Generator().manual_seed(self.seed * 100_003 + epoch))
+        return self.draws(epoch)[0]
     def flips(self, epoch: int) -> torch.Tensor:
         "Which places of epoch `epoch`'s order are mirrored (bool, one per image; none without `flip`): a pure function of (seed, epoch)."
-        if not self.flip: return torch.zeros(len(self.ds), dtype=torch.bool)
-        g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
-        if self.shuffle: torch.randperm(len(self.ds), generator=g)   # the order's draw first: the flips are the same generator's next draw
-        return torch.rand(len(self.ds), generator=g) < 0.5
+        return self.draws(epoch)[1]
     def epoch(self, epoch: int = 0, # which epoch's order
               start: int = 0, # first batch to yield (to resume mid-epoch)
              ):
         "Yield `(x, attrs)` for the batches of `epoch` from batch `start` on."
-        order, part, flips = self.order(epoch), self.bs // self.world, self.flips(epoch)
+        (order, flips), part = self.draws(epoch), self.bs // self.world
         if self.images is not None: order_d = order.to(self.device)
         if self.flip: flips_d = flips.to(self.device)
         for b in range(start, len(self)):

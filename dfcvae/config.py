@@ -81,12 +81,14 @@ _ITEMS = dict(widths='int', adam_betas='float', layers='str')   # what the tuple
 SIZE_LIMITS = dict(z_dim=2 ** 16, img_size=2 ** 12, bs=2 ** 16, n_grid=2 ** 10, n_synthetic=10 ** 7)   # far above any sane value: typos, not choices
 MAX_PARAMS = 10 ** 9   # a 64 x 64 DFC-VAE has 2.3 million parameters; a billion (4 GB in float32) is a typo, not a model
 
+def _fc_params(cfg: TrainConfig) -> int:
+    "The weights of the two fully connected heads and the decoder's input layer: 3 x (last width x map side² x z_dim)."
+    return 3 * cfg.widths[-1] * (cfg.img_size // 2 ** len(cfg.widths) or 1) ** 2 * cfg.z_dim
+
 def param_estimate(cfg: TrainConfig) -> int:
     "About how many parameters the VAE of `cfg` has: the convolutions, the two fully connected heads and the decoder's input layer."
-    side = cfg.img_size // 2 ** len(cfg.widths) or 1
     ins, outs = (3,) + tuple(cfg.widths[:-1]), tuple(cfg.widths)
-    convs = sum(ci * co * (16 + 9) for ci, co in zip(ins, outs))   # a 4x4 encoder and a 3x3 decoder convolution per width
-    return convs + 3 * cfg.widths[-1] * side * side * cfg.z_dim
+    return sum(ci * co * (16 + 9) for ci, co in zip(ins, outs)) + _fc_params(cfg)   # a 4x4 encoder and a 3x3 decoder convolution per width
 
 def check_config(cfg: TrainConfig):
     """Every value of `cfg` of its field's type and in its range, so that a bad option or a damaged config.json fails
@@ -121,7 +123,7 @@ def check_config(cfg: TrainConfig):
         if getattr(cfg, k) > top: bad(k, f"must be at most {top:,} (a larger value is a typo: it would allocate far beyond any machine)")
     if max(cfg.widths) > 2 ** 14: bad('widths', f"each must be at most {2 ** 14:,} channels")
     if (n := param_estimate(cfg)) > MAX_PARAMS:
-        bad('z_dim' if 3 * cfg.widths[-1] * (cfg.img_size // 2 ** len(cfg.widths)) ** 2 * cfg.z_dim > n / 2 else 'widths',
+        bad('z_dim' if _fc_params(cfg) > n / 2 else 'widths',
             f"the model would have about {n:,} parameters, over the {MAX_PARAMS:,} allowed ({4 * n / 2 ** 30:,.0f} GB in float32); a DFC-VAE at 64 x 64 has 2.3 million")
     unknown = [l for l in cfg.layers if l not in VGG19_LAYERS]
     if not cfg.layers or unknown: bad('layers', f"unknown VGG19 layer(s) {unknown}; use names like relu1_2,relu2_1,relu3_1")
