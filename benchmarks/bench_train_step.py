@@ -23,8 +23,15 @@ Variants:
     toshikwa_cut  the same with the loss network cut after relu3_1: the fairer comparison of the remaining work
     toshikwa_keep the peer's step as written, in a process with glibc's malloc set as dfcvae's default sets it
                   (malloc='keep'): the share of our speed-up that is the allocator, which any code would get
-    default     what `dfcvae_train` does with no execution option: precision='auto' (bf16 where native), channels-last,
-                malloc='keep' (freed memory kept in the process; the command's default, CLI_DEFAULTS), the fused decoder
+    default     what `dfcvae_train` does with no execution option: precision, layout and CUDA graph as the device's
+                DEVICE_DEFAULTS say (CPU: bf16 where native, channels-last; CUDA: fp32, NCHW, the update as one CUDA
+                graph), malloc='keep' (freed memory kept in the process; the command's default, CLI_DEFAULTS), the fused decoder
+    eager       the default without the CUDA graph (--graph off)
+    graph_bf16  --graph on --precision bf16 --no-channels-last
+    graph_bf16_cl --graph on --precision bf16 --channels-last
+    graph_fp32_cl --graph on --precision fp32 --channels-last
+                (on a CPU the graph variants run `GraphedUpdate` with its CPU stand-in, `CpuRehearsal`: a rehearsal of
+                the code path, not a timing of anything a GPU does)
     fp32        --precision fp32 (channels-last)
     fp32_system --precision fp32 --malloc system (glibc's malloc as the process has it)
     fp32_literal --precision fp32 with the decoder's literal modules (set_fused(model, False))
@@ -43,11 +50,15 @@ VARIANTS = {
     'toshikwa_cut': None,   # their step with the loss network cut after relu3_1, as ours is (their code does not cut it)
     'toshikwa_keep': None,  # their step as written, with glibc's malloc set as dfcvae sets it
     'default': dict(),
-    'fp32': dict(precision='fp32'),
-    'fp32_system': dict(precision='fp32', malloc='system'),
-    'fp32_literal': dict(precision='fp32'),
-    'fp32_nchw': dict(precision='fp32', channels_last=False, malloc='system'),
-    'bf16': dict(precision='bf16'),
+    'eager': dict(graph='off'),
+    'graph_bf16': dict(graph='on', precision='bf16', channels_last=False),
+    'graph_bf16_cl': dict(graph='on', precision='bf16', channels_last=True),
+    'graph_fp32_cl': dict(graph='on', precision='fp32', channels_last=True),
+    'fp32': dict(precision='fp32', channels_last=True, graph='off'),
+    'fp32_system': dict(precision='fp32', channels_last=True, graph='off', malloc='system'),
+    'fp32_literal': dict(precision='fp32', channels_last=True, graph='off'),
+    'fp32_nchw': dict(precision='fp32', channels_last=False, graph='off', malloc='system'),
+    'bf16': dict(precision='bf16', channels_last=True, graph='off'),
     'compile': dict(compile=True),
 }
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -65,7 +76,8 @@ def build(device, variant, vgg_weights, bs):
         return PEERS['toshikwa'](device, vgg_weights, truncate_vgg=variant == 'toshikwa_cut'), None
     from dfcvae.config import get_config, CLI_DEFAULTS
     from dfcvae.execution import set_malloc
-    from dfcvae.loop import build_updater
+    from dfcvae.loop import build_updater, GraphedUpdate, CpuRehearsal
+    from dfcvae.execution import resolve_graph
     from dfcvae.model import set_fused
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
@@ -74,6 +86,8 @@ def build(device, variant, vgg_weights, bs):
         up = build_updater(cfg, device)
     set_fused(up.model, variant not in LITERAL)
     if cfg.compile: up.compile()
+    if resolve_graph(cfg.graph, device, 1, cfg.compile)[0]: up = GraphedUpdate(up, device)   # as make_trainer does
+    elif cfg.graph == 'on' and device.type == 'cpu': up = GraphedUpdate(up, device, backend=CpuRehearsal())   # the code path, rehearsed
     return up, cfg
 
 
@@ -101,7 +115,7 @@ def step_flops(device, variant, vgg_weights, bs, literal=True):
     default) or with its fused form (`literal=False`: the FLOPs it executes)."""
     from torch.utils.flop_counter import FlopCounterMode
     base = variant if variant.startswith('toshikwa') else 'fp32_nchw' if literal else 'fp32'
-    step, _ = build(device, base, vgg_weights, bs)
+    step, _ = build(torch.device(device), base, vgg_weights, bs)
     x = torch.rand(bs, 3, 64, 64, device=device)
     with FlopCounterMode(display=False) as fc: step(x)
     return fc.get_total_flops()
@@ -115,11 +129,12 @@ def run_variant(device, variant, iters, vgg_weights, bs, threads):
     t = time.perf_counter()
     step, cfg = build(device, variant, vgg_weights, bs)
     bf16 = False
+    cl = graph = False
     if cfg is not None:
-        from dfcvae.execution import resolve_precision
+        from dfcvae.execution import resolve_precision, resolve_layout, resolve_graph
         bf16 = resolve_precision(cfg.precision, device)[0] == 'bf16'
-        if cfg.channels_last: x = x.contiguous(memory_format=torch.channels_last)
-    cl = cfg is not None and cfg.channels_last
+        cl, graph = resolve_layout(cfg.channels_last, device)[0], hasattr(step, 'replay')
+        if cl: x = x.contiguous(memory_format=torch.channels_last)
     if device.type == 'cuda': torch.cuda.reset_peak_memory_stats()
     step(x); sync(device); first = time.perf_counter() - t            # includes compilation for compiled variants
     step(x); sync(device)
@@ -129,8 +144,9 @@ def run_variant(device, variant, iters, vgg_weights, bs, threads):
     mem = torch.cuda.max_memory_allocated() / 2**20 if device.type == 'cuda' else peak_rss_mb()
     from dfcvae.execution import set_malloc
     set_malloc('keep')   # the peak in its fastest form, whatever the variant ran with
+    if graph and getattr(step, 'failed', None): raise SystemExit(f"{variant}: the CUDA graph was not captured: {step.failed}")
     return dict(variant=variant, bs=bs, threads=torch.get_num_threads(), median_s=statistics.median(times), times=times,
-                first_s=first, peak_mb=mem, bf16=bf16, cl=cl, peak_gflops=peak_gflops(device, cl, bf16),
+                first_s=first, peak_mb=mem, bf16=bf16, cl=cl, graph=graph, peak_gflops=peak_gflops(device, cl, bf16),
                 peak_fp32_gflops=peak_gflops(device, True, False))
 
 
@@ -216,10 +232,10 @@ def main():
             peak, peak32 = statistics.median(r['peak_gflops'] for r in runs[v]), statistics.median(r['peak_fp32_gflops'] for r in runs[v])
             first, mem = max(r['first_s'] for r in runs[v]), max(r['peak_mb'] for r in runs[v])
             results.append(dict(variant=v, median_s=s, images_s=64 / s, gflops=g, gflops_executed=ge, peak_gflops=peak, peak_fp32_gflops=peak32, first_s=first,
-                                peak_mb=mem, bf16=runs[v][0]['bf16'], cl=runs[v][0]['cl'], steps=n, **{f'x_{q}': med[q] / s for q in peers}))
+                                peak_mb=mem, bf16=runs[v][0]['bf16'], cl=runs[v][0]['cl'], graph=runs[v][0].get('graph', False), steps=n, **{f'x_{q}': med[q] / s for q in peers}))
             print(f"{v:>12} | {s:7.3f} | {64 / s:8.1f} | " + ''.join(f"{f'x{med[q] / s:.2f}':>15} | " for q in peers) +
                   f"{g:8.1f} | {100 * g / peak:12.0f}% | {100 * g / peak32:13.0f}% | {100 * ge / peak32:10.0f}% | {first:12.1f} | {mem:8.0f}"
-                  f"   ({'bf16' if runs[v][0]['bf16'] else 'fp32'}, {'channels-last' if runs[v][0]['cl'] else 'NCHW'}; {n} steps)", flush=True)
+                  f"   ({'bf16' if runs[v][0]['bf16'] else 'fp32'}, {'channels-last' if runs[v][0]['cl'] else 'NCHW'}{', CUDA graph' if runs[v][0].get('graph') else ''}; {n} steps)", flush=True)
     if a.json:
         with open(a.json, 'w') as fh:
             for r in results: fh.write(json.dumps(dict(device=device_name(dev), torch=torch.__version__, **r)) + '\n')

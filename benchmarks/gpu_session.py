@@ -25,6 +25,13 @@ are 9.3 MB and the full-width DCGAN's 25 MB, so nine runs do not fit in one call
 in results.json (`not_packed`) and stays in /tmp/gpu-runs on the machine, for a second call while it is still warm. `--unpack` turns them
 into ordinary run folders that `load_run`, `measure_run` and `DFCVAE_RUNS` read.
 
+Issue 30 (`--plan speed`): the CUDA checks (the graph's among them), the step benchmark with the peer, the eager
+step and the graph in each precision and layout (bench_train_step.py), then one `--preset dfcvae` run of 12,717
+updates alone, timed end to end (start-up reported apart: the time to its first logged update), then four such runs
+side by side to the deadline (their summed updates per second). Rehearsed on CPU:
+
+    python benchmarks/gpu_session.py --data CELEBA --vgg VGG19.pth --out /tmp/o --tiny --device cpu --plan speed --budget 200
+
 Runs are started together (one process each, one CPU thread each) and watched. Each has a priority; when the ones
 that matter most would not end before the deadline at the measured rates, the least important running one is stopped
 (SIGTERM: it saves its state and exits). At the deadline, whatever still runs is stopped the same way, and results say
@@ -73,7 +80,12 @@ def runs_v2(remedy: float = 200.0) -> list:
                      for seed in (0, 1)]
     return runs
 
-PLANS = {'v1': lambda: RUNS_V1, 'v2': runs_v2}   # --plan: which runs
+def runs_speed() -> list:
+    "Issue 30's side-by-side throughput: four paper-length dfcvae-123 runs at once (seeds 0-3), each with the device's defaults."
+    return [(f'speed-s{seed}', 0, ['--preset', 'dfcvae', '--seed', str(seed)]) for seed in range(4)]
+
+PLANS = {'v1': lambda: RUNS_V1, 'v2': runs_v2, 'speed': runs_speed}   # --plan: which runs
+SPEED_VARIANTS = 'toshikwa,default,eager,graph_bf16,graph_bf16_cl,graph_fp32_cl'   # --plan speed: the benchmark's variants, in one process each
 RUNS = RUNS_V1   # the plan in use (set by main)
 TINY = ['--max-steps', '24', '--img-size', '32', '--bs', '16', '--widths', '8,16,32', '--z-dim', '16', '--n-grid', '8']
 
@@ -284,15 +296,16 @@ def main():
     res['cache'] = dict(returncode=code, output=o[-500:])
     res['mps'] = start_mps(env) if cuda and not a.no_mps else False
     save()
+    if a.plan == 'speed': speed_first(a, env, out, res, save, cuda)
     # 3. the trainings, to a deadline that leaves room for the benchmark and the packing
     runs_dir = Path('/tmp/gpu-runs'); shutil.rmtree(runs_dir, ignore_errors=True); runs_dir.mkdir(parents=True)
-    reserve = 30 + (0 if a.skip_bench else 80)
+    reserve = 30 + (0 if a.skip_bench or a.plan == 'speed' else 80)
     res['runs'] = train_all(a, env, runs_dir, T0 + a.budget - reserve, res); save()
     if res['mps']: subprocess.run('echo quit | nvidia-cuda-mps-control', shell=True, env=env, timeout=20); env.pop('CUDA_MPS_PIPE_DIRECTORY', None)
     # 4. the bundles: the runs' weights and records
     res['bundles'], res['not_packed'] = pack(runs_dir, out, res['runs'], slots=6, half=a.half_weights); save()
     # 5. the benchmark (the GPU is free now), in the time that is left
-    if not a.skip_bench:
+    if not a.skip_bench and a.plan != 'speed':
         left = T0 + a.budget - time.time() - 10
         if left > 25:
             bench = ['--device', a.device, '--variants', 'toshikwa,default,fp32,fp32_nchw', '--iters', '30' if cuda else '3',
@@ -304,6 +317,29 @@ def main():
         else: res['bench'] = f'skipped: {left:.0f}s left'
     res['seconds'] = round(time.time() - T0, 1); save()
     log('done in', res['seconds'], 's')
+
+def speed_first(a, env, out: Path, res: dict, save, cuda: bool):
+    "--plan speed: the step benchmark (the GPU free), then one paper-length dfcvae run alone, timed."
+    if not a.skip_bench:
+        bench = ['--device', a.device, '--variants', SPEED_VARIANTS, '--iters', '30' if cuda else '2', '--vgg-weights', a.vgg, '--json', str(out/'bench.jsonl')]
+        code, o = sh([sys.executable, str(HERE/'bench_train_step.py'), *bench], 240, env)
+        res['bench'] = dict(returncode=code, output=o[-6000:], command='python benchmarks/bench_train_step.py ' + ' '.join(bench))
+        if (out/'bench.jsonl').exists():
+            res['bench']['rows'] = [json.loads(l) for l in (out/'bench.jsonl').read_text().splitlines() if l.strip()]; (out/'bench.jsonl').unlink()
+        save()
+    solo = Path('/tmp/gpu-solo'); shutil.rmtree(solo, ignore_errors=True)
+    cmd = [sys.executable, '-m', 'dfcvae.train', '--out', str(solo), '--preset', 'dfcvae', '--data', a.data, '--vgg-weights', a.vgg,
+           '--vgg-convention', 'caffe', '--device', a.device, '--quiet', '--checkpoint-every', '5000', '--log-every', '50'] + (TINY if a.tiny else [])
+    t = time.time(); code, o = sh(cmd, 150, env); wall = time.time() - t
+    r = dict(returncode=code, wall_s=round(wall, 1), output=o[-1500:])
+    if (solo/'metrics.jsonl').exists() and (solo/'execution.jsonl').exists():
+        rows = [json.loads(l) for l in (solo/'metrics.jsonl').read_text().splitlines() if l.strip()]
+        ex = json.loads((solo/'execution.jsonl').read_text().splitlines()[0])
+        r.update(steps=rows[-1]['step'], execution=ex, train_s=round(rows[-1]['time'] - ex['time'], 1), startup_s=round(ex['time'] - t, 1),
+                 first_logged_s=round(rows[0]['time'] - ex['time'], 1))
+        log(f"solo: {r['steps']} updates, {r['train_s']} s of training after {r['startup_s']} s of start-up (wall {r['wall_s']} s)")
+    res['solo'] = r; save()
+
 
 if __name__ == '__main__':
     main()

@@ -63,6 +63,7 @@ class DCGAN(nn.Module):
 # %% ../nbs/05_baselines.ipynb #c012
 class GANUpdater:
     "One alternating DCGAN update (discriminator, then generator) for the training loop."
+    autocast_cache = True   # autocast's cache of cast weights (`GraphedUpdate` turns it off)
     def __init__(self, model: DCGAN, # generator and discriminator
                  cfg: TrainConfig, # z_dim, lr, adam_betas and precision are read from it
                 ):
@@ -73,7 +74,7 @@ class GANUpdater:
         "One discriminator and one generator update against real images `x` in [0, 1]; the named terms, detached."
         G, D = self.model.G, self.model.D
         self.model.train()
-        real, ctx = x * 2 - 1, forward_context(self.cfg, x.device)
+        real, ctx = x * 2 - 1, forward_context(self.cfg, x.device, self.autocast_cache)
         with ctx: fake = G(torch.randn(len(x), self.z_dim, device=x.device))
         # discriminator: maximise log D(x) + log(1 - D(G(z)))
         with ctx: d_real, d_fake = D(real).float(), D(fake.detach()).float()

@@ -19,7 +19,7 @@ __all__ = ['CHOICES', 'SIZE_LIMITS', 'MAX_PARAMS', 'EXECUTION', 'PAPER_UPDATES',
            'config_from_dict', 'field_help', 'option_name', 'option_error', 'make_parser']
 
 # %% ../nbs/04a_config.ipynb #c005
-CHOICES = dict(loss=('feature', 'pixel'), kl_reduction=('mean', 'sum'), precision=('auto', 'fp32', 'bf16'), malloc=('system', 'keep'),
+CHOICES = dict(loss=('feature', 'pixel'), kl_reduction=('mean', 'sum'), precision=('auto', 'fp32', 'bf16'), graph=('auto', 'on', 'off'), malloc=('system', 'keep'),
                vgg_convention=('caffe', 'torchvision'))  # allowed values
 
 @dataclass
@@ -61,8 +61,9 @@ class TrainConfig:
     # bookkeeping
     n_grid: int = 32                 # images in the per-epoch sample and reconstruction grids
     # execution (may change when a run is resumed; they do not change what is trained)
-    precision: str = 'auto'          # 'auto' (bf16 where the device runs it natively, else fp32), 'fp32', or 'bf16': bfloat16 autocast of the forward passes (weights, optimiser and loss sums stay fp32)
-    channels_last: bool = True       # NHWC memory layout for images and convolutions (faster with oneDNN on CPU and on GPUs); --no-channels-last for NCHW
+    precision: str = 'auto'          # 'auto' (the fastest its device's benchmark measured, see DEVICE_DEFAULTS: bf16 on CPUs with AMX or AVX-512 BF16, fp32 on others and on CUDA), 'fp32', or 'bf16': bfloat16 autocast of the forward passes (weights, optimiser and loss sums stay fp32)
+    channels_last: bool | None = None  # NHWC memory layout for images and convolutions (--channels-last) or NCHW (--no-channels-last); None: the faster on the device (DEVICE_DEFAULTS: NHWC on CPUs, NCHW on CUDA)
+    graph: str = 'auto'              # 'on': each update (forward, loss, backward, Adam) replayed as one CUDA graph; 'off': eager; 'auto': on for one process on a CUDA device, off elsewhere
     checkpoint_every: int = 100      # optimiser steps between checkpoints (also at each epoch's end, at the end and when stopped)
     log_every: int = 10              # optimiser steps between readings of the loss terms from the device (one host synchronisation each); metrics.jsonl keeps one line per step
     compile: bool = False            # torch.compile the network and the loss (the first steps take longer: compilation)
@@ -129,7 +130,7 @@ def check_config(cfg: TrainConfig):
     if not cfg.layers or unknown: bad('layers', f"unknown VGG19 layer(s) {unknown}; use names like relu1_2,relu2_1,relu3_1")
 
 # %% ../nbs/04a_config.ipynb #c005c
-EXECUTION = ('epochs', 'max_steps', 'precision', 'channels_last', 'checkpoint_every', 'log_every', 'compile', 'malloc')  # fields a resumed run may change
+EXECUTION = ('epochs', 'max_steps', 'precision', 'channels_last', 'graph', 'checkpoint_every', 'log_every', 'compile', 'malloc')  # fields a resumed run may change
 
 PAPER_UPDATES = 12_717   # the paper's run in optimiser updates: 5 epochs x 162,770 images / batch 64
 
@@ -254,6 +255,6 @@ def make_parser() -> argparse.ArgumentParser:
     for f in dataclasses.fields(TrainConfig):
         kw = dict(help=helps.get(f.name, '').replace('%', '%%') + (f" (this command's default: {CLI_DEFAULTS[f.name]})" if f.name in CLI_DEFAULTS else ''))
         if f.name in CHOICES or f.name == 'preset': kw['choices'] = CHOICES.get(f.name, list(PRESETS))
-        if _type_name(f) == 'bool': g.add_argument(option_name(f.name), action=argparse.BooleanOptionalAction, **kw)
+        if _type_name(f).split('|')[0].strip() == 'bool': g.add_argument(option_name(f.name), action=argparse.BooleanOptionalAction, **kw)
         else: g.add_argument(option_name(f.name), type=_parse_as(f), metavar=f.name.upper(), **kw)
     return p

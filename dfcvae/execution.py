@@ -12,12 +12,25 @@ from .core import ConfigError
 from .config import TrainConfig
 
 # %% auto #0
-__all__ = ['CPU_FLAGS', 'M_TRIM_THRESHOLD', 'M_MMAP_MAX', 'GLIBC_DEFAULTS', 'resolve_precision', 'forward_context', 'set_malloc',
-           'dist_world', 'init_distributed', 'check_distributed', 'GlobalBatchNorm2d', 'global_batch_norm',
-           'execution_record', 'describe_execution']
+__all__ = ['CPU_FLAGS', 'DEVICE_DEFAULTS', 'M_TRIM_THRESHOLD', 'M_MMAP_MAX', 'GLIBC_DEFAULTS', 'device_kind', 'resolve_precision',
+           'resolve_layout', 'resolve_graph', 'forward_context', 'set_malloc', 'dist_world', 'init_distributed',
+           'check_distributed', 'GlobalBatchNorm2d', 'global_batch_norm', 'execution_record', 'describe_execution']
 
 # %% ../nbs/04b_execution.ipynb #c010
 CPU_FLAGS = Path('/proc/cpuinfo')   # where the CPU's instruction-set flags are read (Linux)
+
+# What 'auto' resolves to on each kind of device: the fastest training step its benchmark measured
+# (benchmarks/bench_train_step.py; `13_speed` checks each entry against the file it names). compile is on nowhere:
+# on the CPU it lost a real run, warm-up included (benchmarks/bench_compile_run.py, 13_speed).
+DEVICE_DEFAULTS = {
+    'cuda': dict(precision='fp32', channels_last=False, graph=True, bench='bench_train_step_h200.jsonl',
+                 why='fastest eager step on an H200: fp32 NCHW 8.7 ms, bf16 channels-last 10.5 ms, fp32 channels-last 10.9 ms; '
+                     'CUDA graph: the step is bound by kernel launches (its measure: benchmarks/gpu_session.py --plan speed)'),
+    'cpu-bf16': dict(precision='bf16', channels_last=True, graph=False, bench='bench_train_step.jsonl',
+                     why='fastest step on a 2-core AVX-512 BF16 CPU: bf16 channels-last 0.67 s, fp32 channels-last 1.10 s, fp32 NCHW 2.18 s'),
+    'cpu': dict(precision='fp32', channels_last=True, graph=False, bench='bench_train_step.jsonl',
+                why='emulated bf16 is slower than fp32; fp32 channels-last 1.10 s against NCHW 2.18 s (the same file)'),
+}
 
 @functools.lru_cache(maxsize=None)
 def _cpu_bf16(flags_file: Path) -> str | None:
@@ -32,26 +45,57 @@ def _cuda_bf16(index: int) -> tuple:
     "(whether CUDA device `index` runs bf16 natively: compute capability 8.0 or newer, its name); asked once per device."
     return torch.cuda.get_device_capability(index) >= (8, 0), torch.cuda.get_device_name(index)
 
+def device_kind(device) -> tuple:
+    "(the `DEVICE_DEFAULTS` key of `device` or None where none is measured, its description): 'cuda', 'cpu-bf16' or 'cpu'."
+    device = torch.device(device)
+    if device.type == 'cuda': return 'cuda', _cuda_bf16(device.index if device.index is not None else torch.cuda.current_device())[1]
+    if device.type == 'cpu':
+        isa = _cpu_bf16(CPU_FLAGS)
+        return ('cpu-bf16', f'this CPU has {isa}') if isa else ('cpu', 'this CPU has neither AMX nor AVX-512 BF16')
+    return None, device.type
+
 def resolve_precision(precision: str, # 'auto', 'fp32' or 'bf16'
                       device, # where the run computes
                      ) -> tuple:
-    "(the precision a run computes in, why): 'auto' is bf16 where the device runs it natively (CUDA with bf16, CPUs with AMX or AVX-512 BF16), else fp32."
+    "(the precision a run computes in, why): 'auto' is the device's `DEVICE_DEFAULTS` entry (bf16 only where the device runs it natively)."
     if precision != 'auto': return precision, 'asked for'
+    kind, what = device_kind(device)
+    if kind is None: return 'fp32', f'auto: no native bf16 autocast on {what}'
+    used = DEVICE_DEFAULTS[kind]['precision']
+    if kind == 'cuda' and used == 'bf16' and not _cuda_bf16(torch.device(device).index or 0)[0]: return 'fp32', f'auto: {what} has no native bf16'
+    return used, f"auto: {what}; the fastest measured ({DEVICE_DEFAULTS[kind]['bench']})"
+
+def resolve_layout(channels_last: bool | None, # the config's field: True, False, or None (auto)
+                   device, # where the run computes
+                  ) -> tuple:
+    "(whether the run uses channels-last, why): None is the device's `DEVICE_DEFAULTS` entry."
+    if channels_last is not None: return channels_last, 'asked for'
+    kind, what = device_kind(device)
+    if kind is None: return False, f'auto: nothing measured on {what}'
+    return DEVICE_DEFAULTS[kind]['channels_last'], f"auto: the faster on {what} ({DEVICE_DEFAULTS[kind]['bench']})"
+
+def resolve_graph(graph: str, # the config's field: 'auto', 'on' or 'off'
+                  device, # where the run computes
+                  world: int = 1, # processes of the run
+                  compile: bool = False, # the config's `compile`
+                 ) -> tuple:
+    "(whether each update is replayed as one CUDA graph, why): 'auto' is on for one process on a CUDA device; 'on' where it cannot be says why not."
+    if graph == 'off': return False, 'asked for'
+    asked = 'asked for, but' if graph == 'on' else 'auto:'
     device = torch.device(device)
-    if device.type == 'cuda':
-        native, name = _cuda_bf16(device.index if device.index is not None else torch.cuda.current_device())
-        return ('bf16', f'auto: {name} runs bf16 natively') if native else ('fp32', f'auto: {name} has no native bf16')
-    if device.type == 'cpu':
-        isa = _cpu_bf16(CPU_FLAGS)
-        return ('bf16', f'auto: this CPU has {isa}') if isa else ('fp32', 'auto: this CPU has neither AMX nor AVX-512 BF16')
-    return 'fp32', f'auto: no native bf16 autocast on {device.type}'
+    if device.type != 'cuda': return False, f'{asked} CUDA graphs need a CUDA device; this run computes on {device.type}: eager updates'
+    if world > 1: return False, f'{asked} not across {world} processes yet (DistributedDataParallel): eager updates'
+    if compile: return False, f'{asked} --compile compiles the update instead: eager updates of compiled code'
+    if graph == 'on': return True, 'asked for'
+    return DEVICE_DEFAULTS['cuda']['graph'], 'auto: one process on a CUDA device (the step is bound by kernel launches)'
 
 def forward_context(cfg: TrainConfig, # its `precision` is read
                     device, # where the forward passes run
+                    cache: bool = True, # autocast's cache of cast weights (off inside a CUDA graph capture, as torch asks)
                    ):
     "The context the forward passes of an update run in: bfloat16 autocast when the config's precision resolves to bf16 on `device`, else nothing."
     if resolve_precision(cfg.precision, device)[0] != 'bf16': return contextlib.nullcontext()
-    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, cache_enabled=cache)
 
 # %% ../nbs/04b_execution.ipynb #c010m
 M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4   # mallopt's parameter numbers (glibc's malloc.h)
@@ -155,13 +199,16 @@ def execution_record(cfg: TrainConfig, # the run's config
                     ) -> dict:
     "How a (re)start of a run computes: precision asked and used (and why), layout, device, threads, versions; one line of execution.jsonl."
     used, why = resolve_precision(cfg.precision, device)
+    cl, cl_why = resolve_layout(cfg.channels_last, device)
+    graph, graph_why = resolve_graph(cfg.graph, device, dist_world()[1], cfg.compile)
     device = torch.device(device)
     return dict(step=step, precision=cfg.precision, precision_used=used, precision_why=why, channels_last=cfg.channels_last,
-                compile=cfg.compile, malloc=cfg.malloc, malloc_used=malloc[0], malloc_why=malloc[1], world=dist_world()[1],
+                channels_last_used=cl, channels_last_why=cl_why, graph=cfg.graph, graph_used=graph, graph_why=graph_why, compile=cfg.compile, malloc=cfg.malloc, malloc_used=malloc[0], malloc_why=malloc[1], world=dist_world()[1],
                 device=str(device), device_name=torch.cuda.get_device_name(device) if device.type == 'cuda' else platform.processor() or platform.machine(),
                 threads=torch.get_num_threads(), torch=torch.__version__, time=round(time.time(), 3))
 
 def describe_execution(rec: dict) -> str:
-    "One line for the user: `precision bf16 (auto: this CPU has AMX), channels-last, cpu, 2 threads, malloc keep`."
-    return (f"precision {rec['precision_used']} ({rec['precision_why']}), {'channels-last' if rec['channels_last'] else 'NCHW'}, "
-            f"{rec['device']}, {rec['threads']} threads, malloc {rec.get('malloc_used', 'system')}")
+    "One line for the user: `precision bf16 (auto: this CPU has AMX; ...), channels-last, cpu, 2 threads, malloc keep` (`, CUDA graph` when one is used)."
+    cl = rec.get('channels_last_used', rec['channels_last'])   # (lines before per-device defaults: the field was the layout used)
+    return (f"precision {rec['precision_used']} ({rec['precision_why']}), {'channels-last' if cl else 'NCHW'}, "
+            f"{rec['device']}, {rec['threads']} threads, malloc {rec.get('malloc_used', 'system')}" + (', CUDA graph' if rec.get('graph_used') else ''))

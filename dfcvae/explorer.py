@@ -192,6 +192,7 @@ class Explorer:
         self.new_draw = W.Button(description='new prior draw')
         self.alpha = W.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description='a (A to B)', style=wide)
         self.sliders, self.slider_box = {}, W.VBox()
+        self.parked, self.order = {}, []   # sliders of attributes the model shown lacks (kept for a model that has them); every slider's name, as made
         self.add_choice = W.Dropdown(description='attribute', style=wide, layout=dict(width='290px'))
         self.add_button, self.reset_button = W.Button(description='add slider'), W.Button(description='reset')
         self.save_button = W.Button(description='save PNGs', icon='save', tooltip='write the face and the path as new PNG files')
@@ -229,7 +230,9 @@ class Explorer:
         if self.prior.shape[1] != self.gallery.shape[1]: self.prior = torch.randn(2, self.gallery.shape[1], generator=self._gen)
         self.a, self.b = (min(p, len(self.gallery) - 1) for p in (self.a, self.b))           # -1 (the prior draw) stays
         self.tiles.set_faces(src['thumbs'], self.labels); self.tiles.mark(self.a, self.b)
-        for n in [n for n in self.sliders if n not in self.state.names]: self.sliders.pop(n).close()
+        for n in [n for n in self.sliders if n not in self.state.names]: self.parked[n] = self.sliders.pop(n)   # hidden, its weight kept
+        for n in [n for n in self.parked if n in self.state.names]: self.sliders[n] = self.parked.pop(n)       # back, with its weight
+        self.sliders = dict(sorted(self.sliders.items(), key=lambda kv: self.order.index(kv[0])))            # in the order they were made
         keep = self.add_choice.value
         self.add_choice.options = list(self.state.names)
         self.add_choice.value = keep if keep in self.state.names else (self.state.names[0] if self.state.names else None)
@@ -246,7 +249,7 @@ class Explorer:
         s = W.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.1, description=name, continuous_update=True,
                           style=dict(description_width='160px'), layout=dict(width='430px'))
         s.observe(self._changed, names='value')
-        self.sliders[name] = s; self.slider_box.children = tuple(self.sliders.values())
+        self.sliders[name] = s; self.order.append(name); self.slider_box.children = tuple(self.sliders.values())
         return s
 
     def pick(self, i: int, # a gallery row, or -1 for the prior draw
@@ -317,7 +320,7 @@ class Explorer:
         "Every attribute slider and a back to 0, temperature to 1."
         self._hold = True                                          # one redraw at the end, not one per control
         try:
-            for s in self.sliders.values(): s.value = 0.0
+            for s in [*self.sliders.values(), *self.parked.values()]: s.value = 0.0   # a hidden slider too: a reset is for every model
             self.alpha.value, self.temperature.value = 0.0, 1.0
         finally: self._hold = False
         self.update()

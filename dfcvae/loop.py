@@ -4,7 +4,7 @@
 
 # %% ../nbs/04d_loop.ipynb #c002
 from __future__ import annotations
-import os, sys, json, math, time, signal, warnings, threading
+import os, sys, json, math, time, signal, warnings, threading, contextlib
 from pathlib import Path
 from typing import Callable, NamedTuple
 import torch
@@ -19,14 +19,14 @@ from .batches import Batches
 from .model import VAE
 from .losses import VGGFeatures, FeaturePerceptualLoss, PixelLoss
 from .config import TrainConfig, config_to_dict
-from .execution import forward_context, global_batch_norm, dist_world, describe_execution
+from .execution import forward_context, resolve_layout, global_batch_norm, dist_world, describe_execution
 from .runs import CHECKPOINT, PREVIOUS, load_checkpoint, last_good, jsonl_lines
 
 # %% auto #0
 __all__ = ['MODELS', 'EVENTS', 'ModelSpec', 'register_model', 'model_spec', 'build_model', 'build_updater', 'VAEUpdater',
            'build_data', 'build_loss', 'vae_model', 'vae_updater', 'CancelFit', 'Callback', 'Pending', 'Trainer',
            'LRSchedule', 'NonFiniteLoss', 'NonFiniteGuard', 'MetricsLog', 'ProgressBar', 'Checkpoint', 'SampleGrids',
-           'summary_writer', 'TensorBoardLog', 'SignalStop']
+           'summary_writer', 'TensorBoardLog', 'SignalStop', 'CudaGraphs', 'GraphedUpdate', 'CpuRehearsal']
 
 # %% ../nbs/04d_loop.ipynb #c010b
 class ModelSpec(NamedTuple):
@@ -60,12 +60,13 @@ def build_updater(cfg: TrainConfig, # the run's config
                  ):
     "The updater a config names, its network on `device`."
     model = build_model(cfg).to(device)
-    if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
+    if resolve_layout(cfg.channels_last, device)[0]: model = model.to(memory_format=torch.channels_last)
     return model_spec(cfg).build_updater(model, cfg, torch.device(device))
 
 # %% ../nbs/04d_loop.ipynb #c010
 class VAEUpdater:
     "One optimiser update of a VAE on a batch: forward, loss, backward, Adam step; returns the loss terms."
+    autocast_cache = True   # autocast's cache of cast weights (`GraphedUpdate` turns it off: a captured update may not keep one)
     def __init__(self, model: VAE, # the network (its `state_dict` is the checkpoint's `model`)
                  loss: nn.Module, # (x, VAEOutput, world) -> named terms, 'loss' among them
                  cfg: TrainConfig, # lr, adam_betas and precision are read from it
@@ -77,7 +78,7 @@ class VAEUpdater:
     def __call__(self, x: torch.Tensor) -> dict:
         "One update on images `x` in [0, 1]; the named loss terms, detached."
         self.model.train()
-        with forward_context(self.cfg, x.device): terms = self.loss(x, self.net(x, part=(self.rank, self.world)), world=self.world)
+        with forward_context(self.cfg, x.device, self.autocast_cache): terms = self.loss(x, self.net(x, part=(self.rank, self.world)), world=self.world)
         self.opt.zero_grad(set_to_none=True)
         terms['loss'].backward()
         self.opt.step()
@@ -133,7 +134,7 @@ def vae_model(cfg: TrainConfig) -> VAE:
 def vae_updater(model: VAE, cfg: TrainConfig, device) -> VAEUpdater:
     "A `VAEUpdater` with the config's loss on `device`."
     loss = build_loss(cfg).to(device)
-    return VAEUpdater(model, loss.to(memory_format=torch.channels_last) if cfg.channels_last else loss, cfg)
+    return VAEUpdater(model, loss.to(memory_format=torch.channels_last) if resolve_layout(cfg.channels_last, device)[0] else loss, cfg)
 
 register_model('vae', vae_model, vae_updater)
 
@@ -175,6 +176,7 @@ class Trainer:
                 ):
         self.cfg, self.updater, self.batches, self.out = cfg, updater, batches, Path(out)
         self.held_out, self.device = held_out, torch.device(device)
+        self.channels_last = resolve_layout(cfg.channels_last, self.device)[0]   # the batches' layout
         self.rank, self.world = dist_world()
         self.callbacks = sorted([cb for cb in callbacks if self.rank == 0 or not getattr(cb, 'rank0_only', False)],
                                 key=lambda cb: getattr(cb, 'order', 0))
@@ -221,7 +223,7 @@ def one_epoch(self: Trainer):
 @patch
 def one_step(self: Trainer, x: torch.Tensor):
     "One update on batch `x`; its loss terms join `pending`, read at the next `flush`."
-    self.x = x.contiguous(memory_format=torch.channels_last) if self.cfg.channels_last else x
+    self.x = x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
     self.callback('before_step')
     terms = self.updater(self.x)
     self.step += 1
@@ -393,29 +395,54 @@ def _sort_after_earlier(log_dir: Path):
     last = max((int(p.name.split('.')[3]) for p in log_dir.glob('events.out.tfevents.*') if p.name.split('.')[3].isdigit()), default=0)
     if 0 < last + 1 - time.time() <= 1: time.sleep(last + 1 - time.time())
 
+def _quiet_writer_thread(previous: Callable) -> Callable:
+    "A `threading.excepthook` that leaves a TensorBoard writer thread's failed write to the run (which raises it again, as one line), and passes on the rest."
+    def hook(args):
+        if type(args.thread).__name__ == '_AsyncWriterThread' and isinstance(args.exc_value, OSError): return
+        previous(args)
+    return hook
+
 class TensorBoardLog(Callback):
     """Write TensorBoard events into RUN/tensorboard/: the loss terms (`loss/NAME`) and the rate (`lr`) at the steps of
     metrics.jsonl, the grids `SampleGrids` drew at each epoch's end (`grids/NAME`), and the config as text. A resumed
-    run continues the same events: what a killed run wrote after its checkpoint is superseded."""
+    run continues the same events: what a killed run wrote after its checkpoint is superseded. A write that fails (a
+    full disk, met by the writer's thread) stops the run with a one-line `WriteError`, as metrics.jsonl's does; while
+    the run lasts, the writer thread's own traceback of it is not printed."""
     order, rank0_only = 40, True   # after SampleGrids, which draws the grids
     def __init__(self): self.SummaryWriter = summary_writer()   # no tensorboard: said now, before a run starts
+    def written(self, tr, write: Callable):
+        "Call `write`; a write the disk refused (here, or in the writer's thread before) stops the run with one line."
+        try: write()
+        except OSError as e:
+            raise WriteError(f"{tr.out/'tensorboard'}: could not add TensorBoard events ({write_why(e)}); training stopped at step {tr.step}; "
+                             f"{last_good(tr.out)}; free some space, then continue with dfcvae_train --resume {tr.out} --tensorboard") from None
     def before_fit(self, tr):
+        self.hook_was, threading.excepthook = threading.excepthook, _quiet_writer_thread(threading.excepthook)
         log_dir = tr.out/'tensorboard'; _sort_after_earlier(log_dir)
         # TensorBoard drops the earlier files' events of steps >= purge_step: those after the checkpoint (all, for a run from step 0)
         self.w = self.SummaryWriter(str(log_dir), purge_step=tr.step + 1 if tr.step else 0)
         self.w.add_text('config', '    ' + json.dumps(config_to_dict(tr.cfg), indent=1).replace('\n', '\n    '), tr.step)   # indented: shown as code
-        self.w.flush()
+        self.written(tr, self.w.flush)
     def after_log(self, tr):
-        for row in tr.logged:
-            for k, v in row.items():
-                if k not in ('step', 'epoch', 'time') and v is not None:
-                    self.w.add_scalar('lr' if k == 'lr' else f'loss/{k}', v, row['step'], walltime=row['time'])
-        self.w.flush()
+        def write():
+            for row in tr.logged:
+                for k, v in row.items():
+                    if k not in ('step', 'epoch', 'time') and v is not None:
+                        self.w.add_scalar('lr' if k == 'lr' else f'loss/{k}', v, row['step'], walltime=row['time'])
+            self.w.flush()
+        self.written(tr, write)
     def after_epoch(self, tr):
-        for name, grid in getattr(tr, 'grids', {}).items(): self.w.add_image(f'grids/{name}', grid, tr.step)
-        self.w.flush()
+        def write():
+            for name, grid in getattr(tr, 'grids', {}).items(): self.w.add_image(f'grids/{name}', grid, tr.step)
+            self.w.flush()
+        self.written(tr, write)
+    def after_fit(self, tr): self.written(tr, self.w.close)
     def cleanup_fit(self, tr):
-        if getattr(self, 'w', None): self.w.close()
+        try:
+            if getattr(self, 'w', None): self.w.close()
+        except OSError: pass   # the run has stopped already, with its one line
+        finally:
+            if hasattr(self, 'hook_was'): threading.excepthook = self.hook_was
 
 # %% ../nbs/04d_loop.ipynb #c012s7
 class SignalStop(Callback):
@@ -439,3 +466,155 @@ class SignalStop(Callback):
               file=sys.stderr, flush=True)
     def cleanup_fit(self, tr):
         for s, h in getattr(self, 'old', {}).items(): signal.signal(s, h)
+
+# %% ../nbs/04d_loop.ipynb #c012cg
+def _optimizers(updater) -> list:
+    "The torch optimisers an updater holds as attributes (`opt`; `opt_d` and `opt_g`), in the order of their names."
+    return [v for k, v in sorted(vars(updater).items()) if isinstance(v, torch.optim.Optimizer)]
+
+class CudaGraphs:
+    "How `GraphedUpdate` captures on a CUDA device: warm-up on a side stream, then one `torch.cuda.CUDAGraph`."
+    @contextlib.contextmanager
+    def warming(self):
+        s = torch.cuda.Stream(); s.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(s): yield
+        torch.cuda.current_stream().wait_stream(s)
+    def capture(self, fn: Callable, # the update, reading its static inputs
+                optimizers: list, # (read by stand-ins; a graph records what they do)
+               ) -> tuple:
+        "(replay: runs the recorded update again, the outputs fn returned: the graph's static outputs)."
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g): out = fn()
+        return g.replay, out
+
+def _as_numbers(sd):
+    "An updater's state dict as an eager run's is: each optimiser's rates as numbers, not capturable, its steps on the CPU."
+    if isinstance(sd, dict) and {'state', 'param_groups'} <= set(sd):
+        groups = [{**g, 'lr': float(g['lr']), **({'capturable': False} if 'capturable' in g else {})} for g in sd['param_groups']]
+        state = {k: {n: v.detach().to('cpu', torch.float32) if n == 'step' and torch.is_tensor(v) else v for n, v in st.items()} for k, st in sd['state'].items()}
+        return {**sd, 'param_groups': groups, 'state': state}
+    return {k: _as_numbers(v) for k, v in sd.items()} if isinstance(sd, dict) else sd
+
+class GraphedUpdate:
+    """An updater whose whole update (forward, loss, backward, the optimisers' steps) is captured once as a CUDA graph and
+    then replayed: one launch instead of hundreds. The batch is copied into a static buffer; the noise is drawn inside
+    the graph (the generator advances at each replay, so a resumed run draws what an uninterrupted one drew); the loss
+    terms are the graph's static outputs (the loop copies them); each rate is a tensor the graph reads, set in place by
+    `set_lr`. Before the capture, `warmup` updates run and are undone (weights, buffers, optimiser state, random state
+    put back), so every update of a run is a replay, wherever it was resumed. Checkpoints hold what an eager run's hold
+    (rates as numbers, steps on the CPU). Where the capture fails, one line says why and the updates run eagerly."""
+    def __init__(self, updater, # an updater (`VAEUpdater`, `GANUpdater`, ...) whose optimisers are Adam
+                 device, # where it computes
+                 warmup: int = 3, # updates run (and undone) before the capture
+                 backend=None, # how to capture: `CudaGraphs()` (the default); tests give a stand-in
+                ):
+        self.updater, self.device, self.warmup = updater, torch.device(device), warmup
+        self.backend = backend if backend is not None else CudaGraphs()
+        self.replay, self.failed, self.rates = None, None, []   # rates: (param group, the tensor its graph reads, its value)
+        updater.autocast_cache = False   # torch asks for autocast's cache of cast weights to be off in a captured region
+    def __getattr__(self, name):   # model, opt, cfg, loss, ... are the updater's
+        if name == 'updater': raise AttributeError(name)
+        return getattr(self.updater, name)
+
+    def _rates_as_tensors(self):
+        "Each optimiser group's rate as a tensor on the device (what the graph reads); on CUDA, Adam capturable with its steps there too."
+        cuda, self.rates = self.device.type == 'cuda', []
+        for opt in _optimizers(self.updater):
+            for g in opt.param_groups:
+                number = float(g['lr'])   # as the updater set it
+                if not torch.is_tensor(g['lr']): g['lr'] = torch.tensor(number, device=self.device)
+                if cuda: g['capturable'] = True
+                self.rates.append([g, g['lr'], number])
+            for st in opt.state.values():
+                if cuda and torch.is_tensor(st.get('step')): st['step'] = st['step'].to(self.device, torch.float32)
+
+    def _snapshot(self) -> dict:
+        "What the warm-up changes, copied: weights, buffers, optimiser state (and which parameters had none), random state."
+        opts, model = _optimizers(self.updater), self.updater.model
+        kept = [*model.parameters(), *model.buffers()] + [v for o in opts for st in o.state.values() for v in st.values() if torch.is_tensor(v)]
+        return dict(tensors=[(t, t.detach().clone()) for t in kept], rng=torch.get_rng_state(),
+                    fresh={id(p) for o in opts for g in o.param_groups for p in g['params'] if p not in o.state},
+                    cuda_rng=torch.cuda.get_rng_state(self.device) if self.device.type == 'cuda' else None)
+
+    @torch.no_grad()
+    def _restore(self, snap: dict, grads: bool = True):
+        "Put the snapshot back; the state Adam made during the warm-up for parameters that had none is zeroed (Adam's fresh state is zeros)."
+        for t, v in snap['tensors']: t.copy_(v)
+        for o in _optimizers(self.updater):
+            for p, st in o.state.items():
+                if id(p) in snap['fresh']:
+                    for v in st.values():
+                        if torch.is_tensor(v): v.zero_()
+            if grads: o.zero_grad(set_to_none=True)
+        torch.set_rng_state(snap['rng'])
+        if snap['cuda_rng'] is not None: torch.cuda.set_rng_state(snap['cuda_rng'], self.device)
+
+    def _capture(self, x: torch.Tensor):
+        "Warm up, undo it, capture one update of the static batch; on failure undo everything and say why in one line."
+        opts = _optimizers(self.updater)
+        if not opts or any(type(o) not in (torch.optim.Adam, torch.optim.AdamW) for o in opts):
+            return self._fail(f"its optimisers are {[type(o).__name__ for o in opts]}; the warm-up is undone only for Adam (fresh state: zeros)")
+        self._rates_as_tensors()
+        snap = self._snapshot()
+        self.x = x.detach().clone()   # the static batch, in x's layout
+        try:
+            with self.backend.warming():
+                for _ in range(self.warmup): self.updater(self.x)
+            self._restore(snap)
+            self.replay, self.out = self.backend.capture(lambda: self.updater(self.x), opts)
+            self._restore(snap, grads=False)   # a capture computes nothing, but the random state is put back all the same
+        except Exception as e:
+            self.replay = None
+            self._restore(snap)
+            self._fail(f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:200]}")
+
+    def _fail(self, why: str):
+        "Run eagerly from now on, with the optimisers as an eager run has them, and say so in one line."
+        self.failed = why
+        for g, t, number in self.rates: g['lr'] = number   # the rate as the updater set it (a float32 tensor rounds it)
+        for o in _optimizers(self.updater):
+            for g in o.param_groups:
+                if 'capturable' in g: g['capturable'] = False
+            for st in o.state.values():
+                if torch.is_tensor(st.get('step')): st['step'] = st['step'].detach().to('cpu', torch.float32)
+        self.rates = []
+        print(f"CUDA graph: the update could not be captured ({why}); updates run eagerly", file=sys.stderr, flush=True)
+
+    def __call__(self, x: torch.Tensor) -> dict:
+        "One update on `x`: a replay of the graph (captured at the first call), eager where the capture failed or `x` has another shape."
+        if self.replay is None and self.failed is None: self._capture(x)
+        if self.replay is None or x.shape != self.x.shape: return self.updater(x)
+        self.x.copy_(x); self.replay()
+        return self.out
+
+    def set_lr(self, lr: float):
+        "The rate of the next updates, as the updater sets it, written into the tensors the graph reads (only when it changes)."
+        self.updater.set_lr(lr)
+        for r in self.rates:
+            g, t, last = r
+            if not torch.is_tensor(g['lr']):
+                if float(g['lr']) != last: t.fill_(float(g['lr'])); r[2] = float(g['lr'])
+                g['lr'] = t
+
+    def state_dict(self) -> dict: return _as_numbers(self.updater.state_dict())
+    def load_state_dict(self, sd: dict):
+        "Load an updater state (an eager run's or a graphed one's); the graph is captured again at the next update."
+        self.updater.load_state_dict(sd); self.replay, self.rates = None, []
+
+# %% ../nbs/04d_loop.ipynb #c012cr
+class CpuRehearsal:
+    """A stand-in for `CudaGraphs` where there is no GPU (tests, rehearsals): the 'capture' runs the update once (undone
+    by `GraphedUpdate`, like the warm-up) and notes each group's rate tensor; a 'replay' runs the update again with those
+    tensors as the rates, as a graph reads them, and writes its terms into the capture's outputs, as a graph does.
+    `fail`: an exception the capture raises instead (the fallback's test)."""
+    def __init__(self, fail: Exception | None = None): self.fail, self.captures, self.replays = fail, 0, 0
+    def warming(self): return contextlib.nullcontext()
+    def capture(self, fn: Callable, optimizers: list) -> tuple:
+        if self.fail is not None: raise self.fail
+        groups = [(g, g['lr']) for o in optimizers for g in o.param_groups]
+        out = {k: v.detach().clone() for k, v in fn().items()}; self.captures += 1
+        def replay():
+            for g, t in groups: g['lr'] = t   # what a graph reads: the tensor it was captured with
+            for k, v in fn().items(): out[k].copy_(v)
+            self.replays += 1
+        return replay, out
