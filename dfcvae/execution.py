@@ -12,12 +12,14 @@ from .core import ConfigError
 from .config import TrainConfig
 
 # %% auto #0
-__all__ = ['CPU_FLAGS', 'DEVICE_DEFAULTS', 'M_TRIM_THRESHOLD', 'M_MMAP_MAX', 'GLIBC_DEFAULTS', 'device_kind', 'resolve_precision',
-           'resolve_layout', 'resolve_graph', 'forward_context', 'set_malloc', 'dist_world', 'init_distributed',
-           'check_distributed', 'GlobalBatchNorm2d', 'global_batch_norm', 'execution_record', 'describe_execution']
+__all__ = ['CPU_FLAGS', 'AUTO_PRECISION_ENV', 'DEVICE_DEFAULTS', 'M_TRIM_THRESHOLD', 'M_MMAP_MAX', 'GLIBC_DEFAULTS',
+           'device_kind', 'resolve_precision', 'resolve_layout', 'resolve_graph', 'forward_context', 'set_malloc',
+           'dist_world', 'init_distributed', 'check_distributed', 'GlobalBatchNorm2d', 'global_batch_norm',
+           'execution_record', 'describe_execution']
 
 # %% ../nbs/04b_execution.ipynb #c010
 CPU_FLAGS = Path('/proc/cpuinfo')   # where the CPU's instruction-set flags are read (Linux)
+AUTO_PRECISION_ENV = 'DFCVAE_AUTO_PRECISION'   # an environment variable that decides what precision='auto' resolves to (fp32 or bf16)
 
 # What 'auto' resolves to on each kind of device: the fastest training step its benchmark measured
 # (benchmarks/bench_train_step.py; `13_speed` checks each entry against the file it names). compile is on nowhere:
@@ -57,8 +59,14 @@ def device_kind(device) -> tuple:
 def resolve_precision(precision: str, # 'auto', 'fp32' or 'bf16'
                       device, # where the run computes
                      ) -> tuple:
-    "(the precision a run computes in, why): 'auto' is the device's `DEVICE_DEFAULTS` entry (bf16 only where the device runs it natively)."
+    """(the precision a run computes in, why): 'auto' is the device's `DEVICE_DEFAULTS` entry (bf16 only where the device
+    runs it natively), or what the environment variable DFCVAE_AUTO_PRECISION (fp32 or bf16) says: e.g. to time the
+    fp32 path, which machines without native bf16 take, on any machine."""
     if precision != 'auto': return precision, 'asked for'
+    forced = os.environ.get(AUTO_PRECISION_ENV, '')
+    if forced:
+        if forced not in ('fp32', 'bf16'): raise ConfigError(f"{AUTO_PRECISION_ENV}={forced!r}: use fp32 or bf16 (or leave it unset)")
+        return forced, f'auto: {AUTO_PRECISION_ENV}={forced}'
     kind, what = device_kind(device)
     if kind is None: return 'fp32', f'auto: no native bf16 autocast on {what}'
     used = DEVICE_DEFAULTS[kind]['precision']

@@ -91,10 +91,13 @@ def _strip(imgs: torch.Tensor, scale: int = 1) -> bytes:
     "Images side by side, one pixel apart (07's strip), as PNG bytes."
     return _png(_image_strip(imgs), scale)
 
-def _display_png(png: bytes) -> dict:
-    "An output record showing a PNG, as an `Output` widget holds it."
-    return dict(output_type='display_data', metadata={},
-                data={'image/png': base64.b64encode(png).decode(), 'text/plain': f'<face, {len(png)} bytes of PNG>'})
+def _display_png(png: bytes, fit: bool = False, # shrink to the width of what shows it (a wide strip), pixels kept sharp
+                ) -> dict:
+    "An output record showing a PNG, as an `Output` widget holds it; with `fit`, as an HTML image no wider than its box."
+    b64, plain = base64.b64encode(png).decode(), f'<face, {len(png)} bytes of PNG>'
+    if fit: return dict(output_type='display_data', metadata={}, data={'text/plain': plain, 'text/html':
+                        f'<img src="data:image/png;base64,{b64}" style="max-width: 100%; height: auto; image-rendering: pixelated" alt="the path from A to B">'})
+    return dict(output_type='display_data', metadata={}, data={'image/png': b64, 'text/plain': plain})
 
 A_COLOUR, B_COLOUR = '#d62728', '#1f77b4'   # the borders of face A (red) and face B (blue)
 
@@ -196,7 +199,8 @@ class Explorer:
         self.add_choice = W.Dropdown(description='attribute', style=wide, layout=dict(width='290px'))
         self.add_button, self.reset_button = W.Button(description='add slider'), W.Button(description='reset')
         self.save_button = W.Button(description='save PNGs', icon='save', tooltip='write the face and the path as new PNG files')
-        self.face, self.path, self.info, self.saved = W.Output(), W.Output(), W.HTML(), W.HTML()
+        self.face, self.info, self.saved = W.Output(), W.HTML(), W.HTML()
+        self.path = W.Output(layout=dict(min_width='0', max_width='100%'))   # as wide as the explorer, not as its strip: the strip is shrunk to fit
         self._draw, self._hold = Debouncer(self._safe_update, debounce), False  # _hold: True while `reset` moves many controls
         self._set_source(self._source(name))
         for w in (self.temperature, self.alpha): w.observe(self._changed, names='value')
@@ -305,7 +309,7 @@ class Explorer:
             self.png = _png(self.image(), self.scale)
             self.path_png = _strip(decode_latents(self.model, self.state.path(self.path_frames)), 2)
             self.face.outputs = (_display_png(self.png),)              # replaced whole: no flicker, no capture needed
-            self.path.outputs = (_display_png(self.path_png),)
+            self.path.outputs = (_display_png(self.path_png, fit=True),)
             self.drawn = self.describe()                               # what `save` writes beside the pictures
             self.update_times.append(time.perf_counter() - t0)
             self.info.value = f'<small>drawn in {1e3 * self.update_times[-1]:.0f} ms</small>'

@@ -560,9 +560,9 @@ class GraphedUpdate:
         try:
             with self.backend.warming():
                 for _ in range(self.warmup): self.updater(self.x)
-            self._restore(snap)
+            for o in opts: o.zero_grad(set_to_none=True)   # the captured backward makes the gradients, in the graph's memory
             self.replay, self.out = self.backend.capture(lambda: self.updater(self.x), opts)
-            self._restore(snap, grads=False)   # a capture computes nothing, but the random state is put back all the same
+            self._restore(snap, grads=False)   # the warm-up undone (a capture computes nothing; a stand-in's is undone too)
         except Exception as e:
             self.replay = None
             self._restore(snap)

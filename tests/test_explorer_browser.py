@@ -127,6 +127,10 @@ def test_explorer_in_chromium(lab, tmp_path):
         tiles = page.locator(TILE)
         assert tiles.count() == 13                                              # 12 held-out faces and 'prior'
         assert page.evaluate(CUT_OFF) == []
+        area = page.locator('.jp-Cell-outputArea').last.bounding_box()          # what the cell shows, and the screenshot takes
+        for n, what in ((0, 'the face'), (1, 'the path strip')):                # each picture whole inside it, none cut at an edge
+            box = page.locator(FACE).nth(n).bounding_box()
+            assert area['x'] - 1 <= box['x'] and box['x'] + box['width'] <= area['x'] + area['width'] + 1, (what, box, area)
 
         def changes(action, what, n=0):
             "Do `action`, then wait until picture `n` (0: the face, 1: the path) is another."
