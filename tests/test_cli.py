@@ -14,6 +14,7 @@ def dfcvae_train(*args, **kw):
     return subprocess.run(['dfcvae_train', *map(str, args)], capture_output=True, text=True, env=ENV, **kw)
 
 
+@pytest.mark.slow   # the installed command in a process of its own (04a_config checks the same help in-process, in the fast tier)
 def test_help_lists_every_config_field_with_its_comment():
     r = dfcvae_train('--help')
     assert r.returncode == 0, r.stderr
@@ -86,6 +87,7 @@ def test_sigterm_exits_143_and_the_resume_ends_like_an_uninterrupted_run(tmp_pat
 
 
 
+@pytest.mark.slow   # two real training processes
 def test_quiet_shows_no_progress_bar_not_even_the_cache_build(tmp_path):
     "--quiet: nothing on stderr but the notices; without it, the first use of a CelebA folder shows the cache's bar."
     from dfcvae.data import make_celeba_fixture

@@ -127,10 +127,14 @@ def test_explorer_in_chromium(lab, tmp_path):
         tiles = page.locator(TILE)
         assert tiles.count() == 13                                              # 12 held-out faces and 'prior'
         assert page.evaluate(CUT_OFF) == []
-        area = page.locator('.jp-Cell-outputArea').last.bounding_box()          # what the cell shows, and the screenshot takes
-        for n, what in ((0, 'the face'), (1, 'the path strip')):                # each picture whole inside it, none cut at an edge
-            box = page.locator(FACE).nth(n).bounding_box()
-            assert area['x'] - 1 <= box['x'] and box['x'] + box['width'] <= area['x'] + area['width'] + 1, (what, box, area)
+        def whole():
+            "Each picture (the face, the path strip) whole inside the cell's output where it shows: none cut at an edge (nor in the screenshot)."
+            area, panel = page.locator('.jp-Cell-outputArea').last.bounding_box(), page.locator('.jp-Notebook').first.bounding_box()
+            right = min(area['x'] + area['width'], panel['x'] + panel['width'])
+            for n, what in ((0, 'the face'), (1, 'the path strip')):
+                box = page.locator(FACE).nth(n).bounding_box()
+                assert area['x'] - 1 <= box['x'] and box['x'] + box['width'] <= right + 1, (what, box, area, panel)
+        whole()
 
         def changes(action, what, n=0):
             "Do `action`, then wait until picture `n` (0: the face, 1: the path) is another."
@@ -190,6 +194,7 @@ def test_explorer_in_chromium(lab, tmp_path):
         changes(lambda: model.select_option('dfcvae-123'), 'switched back to dfcvae-123')
         assert (border(2), border(4)) == (A_RGB, B_RGB)                          # the picks stay
         no_errors()
+        whole()                                                                 # after the moves and the switches, as the screenshot shows it
 
         if os.environ.get('DFCVAE_SCREENSHOT'):
             from PIL import Image
