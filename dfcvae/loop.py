@@ -26,7 +26,8 @@ from .runs import CHECKPOINT, PREVIOUS, load_checkpoint, last_good, jsonl_lines
 __all__ = ['MODELS', 'EVENTS', 'ModelSpec', 'register_model', 'model_spec', 'build_model', 'build_updater', 'VAEUpdater',
            'build_data', 'build_loss', 'vae_model', 'vae_updater', 'CancelFit', 'Callback', 'Pending', 'Trainer',
            'LRSchedule', 'NonFiniteLoss', 'NonFiniteGuard', 'MetricsLog', 'ProgressBar', 'Checkpoint', 'SampleGrids',
-           'summary_writer', 'TensorBoardLog', 'SignalStop', 'CudaGraphs', 'GraphedUpdate', 'CpuRehearsal']
+           'summary_writer', 'TensorBoardLog', 'SignalStop', 'CudaGraphs', 'GraphedUpdate', 'CpuRehearsal',
+           'GraphRecord']
 
 # %% ../nbs/04d_loop.ipynb #c010b
 class ModelSpec(NamedTuple):
@@ -473,19 +474,36 @@ def _optimizers(updater) -> list:
     return [v for k, v in sorted(vars(updater).items()) if isinstance(v, torch.optim.Optimizer)]
 
 class CudaGraphs:
-    "How `GraphedUpdate` captures on a CUDA device: warm-up on a side stream, then one `torch.cuda.CUDAGraph`."
+    """How `GraphedUpdate` captures on a CUDA device: warm-up on a side stream of the run's device (whichever device is
+    current), the last warm-up update with synchronisations refused (a host sync in the update fails there, eagerly,
+    instead of half-way through a capture, which would leave the process's allocator and generator mid-capture), then
+    one `torch.cuda.CUDAGraph`; the stream in use is put back however the capture ends."""
+    def __init__(self, device): self.device = torch.device(device)
     @contextlib.contextmanager
     def warming(self):
-        s = torch.cuda.Stream(); s.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(s): yield
-        torch.cuda.current_stream().wait_stream(s)
+        with torch.cuda.device(self.device):
+            s = torch.cuda.Stream(); s.wait_stream(torch.cuda.current_stream())
+            try:
+                with torch.cuda.stream(s): yield
+            finally: torch.cuda.current_stream().wait_stream(s)   # no warm-up kernel still running when the state is put back
+    @contextlib.contextmanager
+    def checking(self):
+        "Synchronisations with the host raise (what a capture would refuse)."
+        was = torch.cuda.get_sync_debug_mode(); torch.cuda.set_sync_debug_mode('error')
+        try: yield
+        finally: torch.cuda.set_sync_debug_mode(was)
     def capture(self, fn: Callable, # the update, reading its static inputs
                 optimizers: list, # (read by stand-ins; a graph records what they do)
                ) -> tuple:
         "(replay: runs the recorded update again, the outputs fn returned: the graph's static outputs)."
-        g = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(g): out = fn()
-        return g.replay, out
+        with torch.cuda.device(self.device):
+            stream, g = torch.cuda.current_stream(), torch.cuda.CUDAGraph()
+            try:
+                with torch.cuda.graph(g): out = fn()
+            finally: torch.cuda.set_stream(stream)
+        def replay():
+            with torch.cuda.device(self.device): g.replay()
+        return replay, out
 
 def _as_numbers(sd):
     "An updater's state dict as an eager run's is: each optimiser's rates as numbers, not capturable, its steps on the CPU."
@@ -509,7 +527,7 @@ class GraphedUpdate:
                  backend=None, # how to capture: `CudaGraphs()` (the default); tests give a stand-in
                 ):
         self.updater, self.device, self.warmup = updater, torch.device(device), warmup
-        self.backend = backend if backend is not None else CudaGraphs()
+        self.backend = backend if backend is not None else CudaGraphs(device)
         self.replay, self.failed, self.rates = None, None, []   # rates: (param group, the tensor its graph reads, its value)
         updater.autocast_cache = False   # torch asks for autocast's cache of cast weights to be off in a captured region
     def __getattr__(self, name):   # model, opt, cfg, loss, ... are the updater's
@@ -559,7 +577,8 @@ class GraphedUpdate:
         self.x = x.detach().clone()   # the static batch, in x's layout
         try:
             with self.backend.warming():
-                for _ in range(self.warmup): self.updater(self.x)
+                for _ in range(self.warmup - 1): self.updater(self.x)
+                with self.backend.checking(): self.updater(self.x)   # (the last one: a host sync fails here, not in the capture)
             for o in opts: o.zero_grad(set_to_none=True)   # the captured backward makes the gradients, in the graph's memory
             self.replay, self.out = self.backend.capture(lambda: self.updater(self.x), opts)
             self._restore(snap, grads=False)   # the warm-up undone (a capture computes nothing; a stand-in's is undone too)
@@ -607,8 +626,14 @@ class CpuRehearsal:
     by `GraphedUpdate`, like the warm-up) and notes each group's rate tensor; a 'replay' runs the update again with those
     tensors as the rates, as a graph reads them, and writes its terms into the capture's outputs, as a graph does.
     `fail`: an exception the capture raises instead (the fallback's test)."""
-    def __init__(self, fail: Exception | None = None): self.fail, self.captures, self.replays = fail, 0, 0
+    def __init__(self, fail: Exception | None = None, # an exception the capture raises (the fallback's test)
+                 warm_fail: Exception | None = None, # one the checked warm-up update raises (a host sync there)
+                ): self.fail, self.warm_fail, self.captures, self.replays = fail, warm_fail, 0, 0
     def warming(self): return contextlib.nullcontext()
+    @contextlib.contextmanager
+    def checking(self):
+        yield
+        if self.warm_fail is not None: raise self.warm_fail
     def capture(self, fn: Callable, optimizers: list) -> tuple:
         if self.fail is not None: raise self.fail
         groups = [(g, g['lr']) for o in optimizers for g in o.param_groups]
@@ -618,3 +643,16 @@ class CpuRehearsal:
             for k, v in fn().items(): out[k].copy_(v)
             self.replays += 1
         return replay, out
+
+# %% ../nbs/04d_loop.ipynb #c012cg-rec
+class GraphRecord(Callback):
+    """Where the update could not be captured, say so in this start's line of execution.jsonl (written before the first
+    update, when the graph was still expected): `graph_used` false, `graph_why` the failure, rewritten once, atomically."""
+    order, rank0_only = 25, True
+    def after_log(self, tr):
+        why, path = getattr(tr.updater, 'failed', None), tr.out/'execution.jsonl'
+        if why is None or getattr(self, 'done', False) or not path.exists(): return
+        lines, rows, _ = jsonl_lines(path)
+        last = {**rows[-1], 'graph_used': False, 'graph_why': f'the capture failed ({why}): eager updates'}
+        with atomic_path(path) as tmp: tmp.write_text(''.join(l + '\n' for l in lines[:-1]) + json.dumps(last) + '\n')
+        tr.execution, self.done = last, True

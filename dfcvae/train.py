@@ -88,7 +88,7 @@ def make_trainer(cfg: TrainConfig, # what to train
         if world > 1: updater.distribute(device, rank, world, cfg.sync_bn)
         if cfg.compile: updater.compile()
         graph, why = resolve_graph(cfg.graph, device, world, cfg.compile)
-        if graph: updater = GraphedUpdate(updater, device)   # captured at the first update (04d_loop)
+        if graph: updater, callbacks = GraphedUpdate(updater, device), [*callbacks, GraphRecord()]   # captured at the first update (04d_loop)
         elif cfg.graph == 'on' and rank == 0: print(f"--graph on: {why}", file=sys.stderr, flush=True)
         tr = Trainer(cfg, updater, batches, out, held_out, device, with_defaults(callbacks, progress) + ([HoldLock(lock)] if lock else []))
         if ckpt is not None:
