@@ -131,7 +131,7 @@ def run_variant(device, variant, iters, vgg_weights, bs, threads):
     bf16 = False
     cl = graph = False
     if cfg is not None:
-        from dfcvae.execution import resolve_precision, resolve_layout, resolve_graph
+        from dfcvae.execution import resolve_precision, resolve_layout
         bf16 = resolve_precision(cfg.precision, device)[0] == 'bf16'
         cl, graph = resolve_layout(cfg.channels_last, device)[0], hasattr(step, 'replay')
         if cl: x = x.contiguous(memory_format=torch.channels_last)

@@ -308,25 +308,24 @@ def main():
     if not a.skip_bench and a.plan != 'speed':
         left = T0 + a.budget - time.time() - 10
         if left > 25:
-            bench = ['--device', a.device, '--variants', 'toshikwa,default,fp32,fp32_nchw', '--iters', '30' if cuda else '3',
-                     '--vgg-weights', a.vgg, '--json', str(out/'bench.jsonl')]
-            code, o = sh([sys.executable, str(HERE/'bench_train_step.py'), *bench], int(left), env)
-            res['bench'] = dict(returncode=code, output=o[-6000:], command='python benchmarks/bench_train_step.py ' + ' '.join(bench))
-            if (out/'bench.jsonl').exists():
-                res['bench']['rows'] = [json.loads(l) for l in (out/'bench.jsonl').read_text().splitlines() if l.strip()]; (out/'bench.jsonl').unlink()
+            res['bench'] = run_bench(a, env, out, 'toshikwa,default,fp32,fp32_nchw', '30' if cuda else '3', int(left))
         else: res['bench'] = f'skipped: {left:.0f}s left'
     res['seconds'] = round(time.time() - T0, 1); save()
     log('done in', res['seconds'], 's')
 
+def run_bench(a, env, out: Path, variants: str, iters: str, timeout: int) -> dict:
+    "benchmarks/bench_train_step.py with these variants, in a process of its own: its command, output and rows (its JSON file read and removed)."
+    bench = ['--device', a.device, '--variants', variants, '--iters', iters, '--vgg-weights', a.vgg, '--json', str(out/'bench.jsonl')]
+    code, o = sh([sys.executable, str(HERE/'bench_train_step.py'), *bench], timeout, env)
+    r = dict(returncode=code, output=o[-6000:], command='python benchmarks/bench_train_step.py ' + ' '.join(bench))
+    if (out/'bench.jsonl').exists():
+        r['rows'] = [json.loads(l) for l in (out/'bench.jsonl').read_text().splitlines() if l.strip()]; (out/'bench.jsonl').unlink()
+    return r
+
 def speed_first(a, env, out: Path, res: dict, save, cuda: bool):
     "--plan speed: the step benchmark (the GPU free), then one paper-length dfcvae run alone, timed."
     if not a.skip_bench:
-        bench = ['--device', a.device, '--variants', SPEED_VARIANTS, '--iters', '30' if cuda else '2', '--vgg-weights', a.vgg, '--json', str(out/'bench.jsonl')]
-        code, o = sh([sys.executable, str(HERE/'bench_train_step.py'), *bench], 240, env)
-        res['bench'] = dict(returncode=code, output=o[-6000:], command='python benchmarks/bench_train_step.py ' + ' '.join(bench))
-        if (out/'bench.jsonl').exists():
-            res['bench']['rows'] = [json.loads(l) for l in (out/'bench.jsonl').read_text().splitlines() if l.strip()]; (out/'bench.jsonl').unlink()
-        save()
+        res['bench'] = run_bench(a, env, out, SPEED_VARIANTS, '30' if cuda else '2', 240); save()
     solo = Path('/tmp/gpu-solo'); shutil.rmtree(solo, ignore_errors=True)
     cmd = [sys.executable, '-m', 'dfcvae.train', '--out', str(solo), '--preset', 'dfcvae', '--data', a.data, '--vgg-weights', a.vgg,
            '--vgg-convention', 'caffe', '--device', a.device, '--quiet', '--checkpoint-every', '5000', '--log-every', '50'] + (TINY if a.tiny else [])

@@ -591,11 +591,7 @@ class GraphedUpdate:
         "Run eagerly from now on, with the optimisers as an eager run has them, and say so in one line."
         self.failed = why
         for g, t, number in self.rates: g['lr'] = number   # the rate as the updater set it (a float32 tensor rounds it)
-        for o in _optimizers(self.updater):
-            for g in o.param_groups:
-                if 'capturable' in g: g['capturable'] = False
-            for st in o.state.values():
-                if torch.is_tensor(st.get('step')): st['step'] = st['step'].detach().to('cpu', torch.float32)
+        for o in _optimizers(self.updater): o.load_state_dict(_as_numbers(o.state_dict()))   # not capturable, steps on the CPU
         self.rates = []
         print(f"CUDA graph: the update could not be captured ({why}); updates run eagerly", file=sys.stderr, flush=True)
 
